@@ -1,0 +1,211 @@
+"""The ``researchgym`` command (also ``rgym``): run, sql, report.
+
+Every error a user can cause is a ``ResearchGymError``; it is printed as one message, never
+as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import anyio
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from researchgym.errors import ResearchGymError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from researchgym.config import RunConfig
+    from researchgym.engine import Runner
+
+app = typer.Typer(
+    help="An async engine and benchmark for AI research agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+DEFAULT_DB = Path("runs/researchgym.duckdb")
+
+
+class Format(StrEnum):
+    """How query results are printed."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", help="A DuckDB file, or a Parquet directory written by --parquet."),
+]
+
+
+@app.command()
+def run(
+    task: Annotated[
+        list[str] | None,
+        typer.Option(help="Built-in task id or task folder (repeat; default: every built-in)."),
+    ] = None,
+    agent: Annotated[
+        list[str] | None, typer.Option(help="Agent kind (repeat; default: baseline).")
+    ] = None,
+    attempts: Annotated[int | None, typer.Option(help="Episodes per task and agent.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Episodes at the same time.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Actions per episode.")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file to store the run in.")] = None,
+    parquet: Annotated[
+        Path | None, typer.Option(help="Store Parquet files in this directory instead.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="A run configuration (YAML).")] = None,
+) -> None:
+    """Run agents on tasks and store every event."""
+    from researchgym.config import load_run_config, run_config
+
+    overrides: dict[str, Any] = {
+        "tasks": task or None,
+        "agents": [{"kind": kind} for kind in agent] if agent else None,
+        "attempts": attempts,
+    }
+    limits = {"max_steps": max_steps, "concurrent_episodes": concurrency}
+    if any(v is not None for v in limits.values()):
+        overrides["limits"] = {k: v for k, v in limits.items() if v is not None}
+    if parquet is not None or db is not None:
+        overrides["storage"] = (
+            {"format": "parquet", "path": parquet} if parquet else {"format": "duckdb", "path": db}
+        )
+    cfg = load_run_config(config, **overrides) if config else run_config(overrides)
+    _run_with_progress(cfg)
+
+
+def _run_with_progress(cfg: RunConfig) -> None:
+    from researchgym.engine import Runner
+
+    runner = Runner(cfg)
+    console.print(f"Run [bold]{cfg.run_id}[/] -> {cfg.storage.path}")
+    with Progress(
+        TextColumn("[bold]episodes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("run", total=None, detail="loading tasks")
+        try:
+            anyio.run(_run_and_watch, runner, progress, bar)
+        except KeyboardInterrupt:
+            errors.print("Cancelled. Everything recorded so far is stored.")
+            raise typer.Exit(130) from None
+    stats = runner.statistics()
+    console.print(
+        f"{stats.done} episodes, {stats.failed} failed, {stats.steps} steps. "
+        f"See them with: researchgym report --db {cfg.storage.path}"
+    )
+
+
+async def _run_and_watch(runner: Runner, progress: Progress, bar: Any) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_watch, runner, progress, bar)
+        await runner.run()
+        tg.cancel_scope.cancel()
+    _show(runner, progress, bar, time.monotonic(), 0)
+
+
+async def _watch(runner: Runner, progress: Progress, bar: Any) -> None:
+    started = time.monotonic()
+    last_steps, last_time = 0, started
+    while True:
+        await anyio.sleep(0.25)
+        now = time.monotonic()
+        steps = runner.statistics().steps
+        rate = (steps - last_steps) / (now - last_time)
+        last_steps, last_time = steps, now
+        _show(runner, progress, bar, now, rate)
+
+
+def _show(runner: Runner, progress: Progress, bar: Any, now: float, rate: float) -> None:
+    s = runner.statistics()
+    detail = f"running {s.running}  failed {s.failed}  steps {s.steps}  {rate:,.0f} steps/s"
+    progress.update(bar, total=s.episodes or None, completed=s.done, detail=detail)
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(help="One SQL statement (DuckDB dialect).")],
+    db: DbOption = DEFAULT_DB,
+    format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
+) -> None:
+    """Query the stored runs with SQL."""
+    from researchgym.storage import open_database, query
+
+    with open_database(db) as con:
+        _print_table(query(con, statement), format)
+
+
+@app.command()
+def report(
+    run: Annotated[
+        list[str] | None, typer.Option("--run", help="Run id (repeat; default: the latest run).")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
+) -> None:
+    """Per task and agent: best scores, steps and exit statuses."""
+    from researchgym.storage import latest_run_id, open_database
+    from researchgym.storage import report as report_table
+
+    with open_database(db) as con:
+        runs = run or [r for r in [latest_run_id(con)] if r]
+        if not runs:
+            errors.print(f"No runs in {db} yet. Start one with: researchgym run")
+            raise typer.Exit(1)
+        table = report_table(con, runs)
+    if format is Format.table:
+        console.print(f"Runs: {', '.join(runs)}")
+    _print_table(table, format)
+
+
+def _print_table(table: pa.Table, format: Format) -> None:
+    rows = table.to_pylist()
+    if format is Format.json:
+        print(json.dumps(rows, default=str, indent=2))
+    elif format is Format.csv:
+        import pyarrow.csv
+
+        pyarrow.csv.write_csv(table, sys.stdout.buffer)
+    else:
+        out = Table(*table.column_names, show_lines=False)
+        for row in rows:
+            out.add_row(*(_cell(v) for v in row.values()))
+        console.print(out)
+        console.print(f"{len(rows)} rows", style="dim")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def main() -> None:
+    """Entry point of the ``researchgym`` and ``rgym`` commands."""
+    try:
+        app()
+    except ResearchGymError as e:
+        errors.print(f"[bold red]error:[/] {e}", highlight=False)
+        sys.exit(1)

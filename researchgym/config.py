@@ -1,0 +1,117 @@
+"""RunConfig: what a run is. Every field has a default, so ``RunConfig()`` is the default run.
+
+A run is every task x every agent x ``attempts`` episodes. From YAML::
+
+    tasks: [prisoners_dilemma]
+    agents:
+      - kind: baseline
+      - kind: scripted
+        label: lazy
+        params: {commands: ["ls"]}
+    attempts: 2
+    limits: {max_steps: 50, concurrent_episodes: 16}
+    storage: {format: duckdb, path: runs/researchgym.duckdb}
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from researchgym.errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = ["AgentConfig", "Limits", "RunConfig", "StorageConfig", "load_run_config", "run_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentConfig(_Strict):
+    """One agent of the run."""
+
+    kind: str = "baseline"
+    """A registered agent kind (``researchgym.agents.agent_kinds()``)."""
+    label: str = ""
+    """The agent's name in reports; defaults to its kind."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Arguments of the agent kind's factory."""
+
+    @model_validator(mode="after")
+    def _default_label(self) -> Self:
+        if not self.label:
+            object.__setattr__(self, "label", self.kind)
+        return self
+
+
+class Limits(_Strict):
+    """How much each episode, and the run, may do at once."""
+
+    max_steps: int = Field(default=50, ge=1)
+    """Actions per episode before the artefact is autosubmitted."""
+    concurrent_episodes: int = Field(default=16, ge=1)
+    """Episodes running at the same time."""
+
+
+class StorageConfig(_Strict):
+    """Where events are stored."""
+
+    format: Literal["duckdb", "parquet"] = "duckdb"
+    """duckdb: one database file; parquet: a directory of files partitioned by run."""
+    path: Path = Path("runs/researchgym.duckdb")
+    """The DuckDB file, or the Parquet directory."""
+
+
+class RunConfig(_Strict):
+    """A run: tasks x agents x attempts, under limits, stored in one place."""
+
+    run_id: str = Field(
+        default_factory=lambda: datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    )
+    """Unique id of the run (default: UTC time and a random suffix)."""
+    tasks: list[str] = Field(default_factory=lambda: ["builtin"])
+    """Built-in task ids or task folders; ``builtin`` means every built-in task."""
+    agents: list[AgentConfig] = Field(default_factory=lambda: [AgentConfig()], min_length=1)
+    attempts: int = Field(default=2, ge=1)
+    """Episodes per task and agent."""
+    sandbox: Literal["local"] = "local"
+    """Where commands run: local (a temporary directory; no isolation)."""
+    limits: Limits = Limits()
+    storage: StorageConfig = StorageConfig()
+
+
+def load_run_config(path: Path, **overrides: Any) -> RunConfig:
+    """Read a RunConfig from a YAML file, with ``overrides`` (None values ignored) on top.
+
+    Raises:
+        ConfigError: If the file is missing, is not YAML, or a key is missing or wrong.
+    """
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"Cannot read the run configuration {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"The run configuration {path} must be a mapping of keys to values.")
+    return run_config({**data, **overrides}, source=str(path))
+
+
+def run_config(data: dict[str, Any], *, source: str = "the command line") -> RunConfig:
+    """Validate a RunConfig from plain data, dropping None values.
+
+    Raises:
+        ConfigError: If a key is unknown or a value is wrong, naming the key.
+    """
+    try:
+        return RunConfig.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as e:
+        error = e.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"Bad run configuration in {source}: '{key}': {error['msg']}.") from e

@@ -1,0 +1,389 @@
+"""The message bus: how the participants of an episode talk.
+
+One bus per run, in process, on anyio memory object streams. A participant opens an
+``Endpoint`` (its address is its name within its episode) and gets one mailbox, consumed in
+order. Three ways to talk:
+
+- ``send(recipient, payload)``: one way, direct.
+- ``request(recipient, payload, timeout=...)``: direct, and wait for the ``reply`` that
+  carries the request's id as its correlation id.
+- ``publish(topic, payload)``: to every endpoint of the episode subscribed to the topic.
+
+Mailboxes are bounded: a sender waits while its recipient's mailbox is full (backpressure;
+``send_nowait`` raises ``WouldBlock`` instead). Nothing is dropped silently: a message for an
+address that does not exist or no longer listens raises ``UndeliverableError`` at the sender,
+and the recorder sees it.
+
+The recorder sees every envelope once, before it is delivered, so that the stored order is
+the causal order (a request is always recorded before its reply). If a recipient goes away
+before reading a message, or while a sender waits on its full mailbox, the recorder sees
+that envelope a second time, with the error.
+
+>>> async def main() -> None:
+...     async with open_bus(run_id="r") as bus:
+...         async with bus.endpoint("a", episode_id="e") as a:
+...             async with bus.endpoint("b", episode_id="e") as b:
+...                 await a.send("b", "hello")
+...                 print((await b.receive()).payload)
+>>> anyio.run(main)
+hello
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self
+
+import anyio
+
+from researchgym.errors import RequestTimeoutError, UndeliverableError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+__all__ = ["Bus", "BusStatistics", "Endpoint", "Envelope", "Recorder", "open_bus"]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message on the bus, with everything the recorder stores about it."""
+
+    id: str
+    """Unique in the run."""
+    run_id: str
+    episode_id: str
+    sender: str
+    recipient: str | None
+    """The addressee of a direct message; None when published."""
+    topic: str | None
+    """The topic of a published message; None when direct."""
+    type: str
+    """The payload's class name (str for a plain string)."""
+    correlation_id: str | None
+    """For a reply, the id of the request it answers."""
+    sent_at: float
+    """Wall-clock seconds since the epoch."""
+    payload: Any
+
+
+Recorder = Callable[[Envelope, str | None], Awaitable[None]]
+"""Called with every envelope and None, or with an envelope and why it was not delivered."""
+
+
+@dataclass(frozen=True)
+class BusStatistics:
+    """Counters of a bus, for monitoring and tests."""
+
+    sent: int
+    """Envelopes handed to mailboxes (a publish counts once per subscriber)."""
+    undeliverable: int
+    """Envelopes that could not be delivered."""
+    pending_requests: int
+    """Requests waiting for their reply now."""
+    endpoints: int
+    """Open endpoints now."""
+
+
+@dataclass
+class _Pending:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    reply: Envelope | None = None
+
+
+class Bus:
+    """The message bus of one run. Create it with ``open_bus``."""
+
+    def __init__(self, *, run_id: str, buffer_size: int, recorder: Recorder | None) -> None:
+        self.run_id = run_id
+        self._buffer_size = buffer_size
+        self._recorder = recorder
+        self._mailboxes: dict[tuple[str, str], MemoryObjectSendStream[Envelope]] = {}
+        self._topics: dict[tuple[str, str], set[str]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._sent = 0
+        self._undeliverable = 0
+
+    def endpoint(self, name: str, *, episode_id: str) -> Endpoint:
+        """Open the endpoint ``name`` of an episode, with its mailbox.
+
+        Raises:
+            ValueError: If the episode already has an open endpoint of that name.
+        """
+        key = (episode_id, name)
+        if key in self._mailboxes:
+            raise ValueError(f"Episode {episode_id} already has an endpoint named '{name}'.")
+        send, receive = anyio.create_memory_object_stream[Envelope](self._buffer_size)
+        self._mailboxes[key] = send
+        return Endpoint(self, name=name, episode_id=episode_id, mailbox=receive)
+
+    def statistics(self) -> BusStatistics:
+        """Return the bus's counters."""
+        return BusStatistics(
+            sent=self._sent,
+            undeliverable=self._undeliverable,
+            pending_requests=len(self._pending),
+            endpoints=len(self._mailboxes),
+        )
+
+    def _envelope(
+        self,
+        sender: Endpoint,
+        payload: Any,
+        *,
+        recipient: str | None = None,
+        topic: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Envelope:
+        return Envelope(
+            id=f"{self.run_id}:{next(self._ids)}",
+            run_id=self.run_id,
+            episode_id=sender.episode_id,
+            sender=sender.name,
+            recipient=recipient,
+            topic=topic,
+            type=type(payload).__name__,
+            correlation_id=correlation_id,
+            sent_at=time.time(),
+            payload=payload,
+        )
+
+    async def _record(self, envelope: Envelope, error: str | None = None) -> None:
+        if error is not None:
+            self._undeliverable += 1
+        if self._recorder is not None:
+            await self._recorder(envelope, error)
+
+    async def _fail(self, envelope: Envelope, address: str, reason: str) -> UndeliverableError:
+        await self._record(envelope, reason)
+        return UndeliverableError(address, reason)
+
+    async def _deliver(self, envelope: Envelope, *, wait: bool) -> None:
+        assert envelope.recipient is not None
+        mailbox = self._mailboxes.get((envelope.episode_id, envelope.recipient))
+        if mailbox is None:
+            raise await self._fail(envelope, envelope.recipient, "no such endpoint")
+        if not wait and mailbox.statistics().current_buffer_used >= self._buffer_size:
+            raise anyio.WouldBlock
+        await self._record(envelope)
+        await self._put(mailbox, envelope, envelope.recipient)
+
+    async def _put(
+        self, mailbox: MemoryObjectSendStream[Envelope], envelope: Envelope, address: str
+    ) -> None:
+        try:
+            mailbox.send_nowait(envelope)
+        except anyio.WouldBlock:
+            try:
+                await mailbox.send(envelope)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                raise await self._fail(envelope, address, "the endpoint closed") from None
+        self._sent += 1
+
+    async def _publish(self, envelope: Envelope) -> int:
+        assert envelope.topic is not None
+        names = sorted(self._topics.get((envelope.episode_id, envelope.topic), ()))
+        await self._record(envelope)
+        for name in names:
+            await self._put(self._mailboxes[(envelope.episode_id, name)], envelope, name)
+        return len(names)
+
+    async def _request(self, envelope: Envelope, timeout: float) -> Envelope:
+        pending = self._pending[envelope.id] = _Pending()
+        try:
+            with anyio.fail_after(timeout):
+                await self._deliver(envelope, wait=True)
+                await pending.done.wait()
+        except TimeoutError:
+            raise RequestTimeoutError(envelope.recipient or "", timeout) from None
+        finally:
+            del self._pending[envelope.id]
+        assert pending.reply is not None
+        return pending.reply
+
+    async def _reply(self, envelope: Envelope) -> None:
+        assert envelope.correlation_id is not None and envelope.recipient is not None
+        pending = self._pending.get(envelope.correlation_id)
+        if pending is None or pending.reply is not None:
+            raise await self._fail(
+                envelope, envelope.recipient, "the request was abandoned or already answered"
+            )
+        await self._record(envelope)
+        pending.reply = envelope
+        pending.done.set()
+        self._sent += 1
+
+    def _close(self, endpoint: Endpoint) -> None:
+        self._mailboxes.pop((endpoint.episode_id, endpoint.name)).close()
+        for topic in endpoint.topics:
+            self._topics[(endpoint.episode_id, topic)].discard(endpoint.name)
+
+    async def _drop_unread(self, mailbox: MemoryObjectReceiveStream[Envelope]) -> None:
+        while True:
+            try:
+                envelope = mailbox.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                return
+            await self._record(envelope, "the endpoint closed before reading it")
+
+
+class Endpoint:
+    """A participant's address on the bus, with its mailbox. Open it with ``Bus.endpoint``."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        name: str,
+        episode_id: str,
+        mailbox: MemoryObjectReceiveStream[Envelope],
+    ) -> None:
+        self.name = name
+        self.episode_id = episode_id
+        self.topics: set[str] = set()
+        self._bus = bus
+        self._mailbox = mailbox
+        self._closed = False
+
+    async def send(self, recipient: str, payload: Any) -> Envelope:
+        """Send a message to an endpoint of this episode, waiting while its mailbox is full.
+
+        Returns:
+            The envelope that was sent.
+
+        Raises:
+            UndeliverableError: If the recipient does not exist or closed.
+        """
+        envelope = self._bus._envelope(self, payload, recipient=recipient)
+        await self._bus._deliver(envelope, wait=True)
+        return envelope
+
+    async def send_nowait(self, recipient: str, payload: Any) -> Envelope:
+        """Send a message without waiting for room in the recipient's mailbox.
+
+        Returns:
+            The envelope that was sent.
+
+        Raises:
+            WouldBlock: If the recipient's mailbox is full (nothing was sent or recorded).
+            UndeliverableError: If the recipient does not exist or closed.
+        """
+        envelope = self._bus._envelope(self, payload, recipient=recipient)
+        await self._bus._deliver(envelope, wait=False)
+        return envelope
+
+    async def request(self, recipient: str, payload: Any, *, timeout: float) -> Envelope:
+        """Send a request and wait for its reply.
+
+        Args:
+            recipient: An endpoint of this episode.
+            payload: The request.
+            timeout: Seconds to wait for delivery and reply together.
+
+        Returns:
+            The reply's envelope.
+
+        Raises:
+            UndeliverableError: If the recipient does not exist or closed.
+            RequestTimeoutError: If no reply came within ``timeout``.
+        """
+        envelope = self._bus._envelope(self, payload, recipient=recipient)
+        return await self._bus._request(envelope, timeout)
+
+    async def reply(self, request: Envelope, payload: Any) -> Envelope:
+        """Answer a request.
+
+        Returns:
+            The reply's envelope.
+
+        Raises:
+            UndeliverableError: If the requester stopped waiting (timeout, cancellation) or
+                the request was already answered.
+        """
+        envelope = self._bus._envelope(
+            self, payload, recipient=request.sender, correlation_id=request.id
+        )
+        await self._bus._reply(envelope)
+        return envelope
+
+    async def publish(self, topic: str, payload: Any) -> int:
+        """Publish a message to every subscriber of a topic of this episode.
+
+        Returns:
+            The number of subscribers it was delivered to.
+
+        Raises:
+            UndeliverableError: If a subscriber closed while its mailbox was full.
+        """
+        return await self._bus._publish(self._bus._envelope(self, payload, topic=topic))
+
+    def subscribe(self, topic: str) -> None:
+        """Receive, from now on, the messages published on ``topic`` in this episode."""
+        self.topics.add(topic)
+        self._bus._topics.setdefault((self.episode_id, topic), set()).add(self.name)
+
+    async def receive(self) -> Envelope:
+        """Return the next message of the mailbox, waiting for one.
+
+        Raises:
+            anyio.EndOfStream: If the endpoint was closed.
+        """
+        try:
+            return await self._mailbox.receive()
+        except anyio.ClosedResourceError:
+            raise anyio.EndOfStream from None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Envelope:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        """Close the mailbox and free the address. Idempotent.
+
+        Messages left unread are recorded as undeliverable.
+        """
+        if not self._closed:
+            self._closed = True
+            self._bus._close(self)
+            with anyio.CancelScope(shield=True):
+                await self._bus._drop_unread(self._mailbox)
+            self._mailbox.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@asynccontextmanager
+async def open_bus(
+    *, run_id: str, buffer_size: int = 64, recorder: Recorder | None = None
+) -> AsyncIterator[Bus]:
+    """Open the bus of a run.
+
+    Args:
+        run_id: Stamped on every envelope.
+        buffer_size: Capacity of each mailbox; a sender waits while it is full.
+        recorder: Sees every envelope (see ``Recorder``).
+
+    Yields:
+        The bus.
+    """
+    yield Bus(run_id=run_id, buffer_size=buffer_size, recorder=recorder)

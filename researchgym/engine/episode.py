@@ -1,0 +1,210 @@
+"""One episode: a sandbox, its services on the bus, and the agent's loop.
+
+1. Open a sandbox and lay out the task: ``workspace/`` into the workdir, ``data/`` into
+   ``workdir/data`` read-only. ``eval/`` stays out until an evaluation.
+2. Start the evaluator and the tool service on the bus.
+3. Drive the agent: observation -> action -> ``env.step`` (a request to the tool service)
+   -> observation, until it submits or a limit autosubmits.
+4. Record how it ended. A failure ends this episode only: a dead sandbox is
+   ``early_exit``, anything else ``exit_error``, each with its error stored.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+import anyio
+
+from researchgym.agents import create_agent
+from researchgym.engine.env import ResearchEnv
+from researchgym.engine.limits import StepLimit
+from researchgym.engine.recorder import now_us, to_json
+from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
+from researchgym.engine.status import EARLY_EXIT, EXIT_ERROR
+from researchgym.errors import SandboxError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from researchgym.agents import Agent
+    from researchgym.config import AgentConfig, Limits
+    from researchgym.engine.bus import Bus
+    from researchgym.engine.env import Env
+    from researchgym.engine.recorder import Recorder
+    from researchgym.sandboxes import Sandbox
+    from researchgym.tasks import Task
+
+__all__ = ["EpisodeOutcome", "EpisodePlan", "run_episode"]
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    """One episode to run: a task, an agent, an attempt."""
+
+    episode_id: str
+    task: Task
+    agent: AgentConfig
+    attempt: int
+
+
+class EpisodeOutcome(NamedTuple):
+    """How an episode ended."""
+
+    episode_id: str
+    exit_status: str
+    error: str | None
+    steps: int
+
+
+async def run_episode(
+    plan: EpisodePlan,
+    *,
+    bus: Bus,
+    recorder: Recorder,
+    limits: Limits,
+    open_sandbox: Callable[[], Sandbox],
+    sandbox_kind: str,
+) -> EpisodeOutcome:
+    """Run one episode to its end and record it; only cancellation propagates.
+
+    Args:
+        plan: What to run.
+        bus: The run's bus.
+        recorder: The run's recorder.
+        limits: The run's limits.
+        open_sandbox: Makes a fresh sandbox (entered with ``async with``).
+        sandbox_kind: The backend's name, for the record.
+    """
+    recorder.open_episode(plan.episode_id)
+    started_at = now_us()
+    await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
+    status, error = EXIT_ERROR, "cancelled before it ended"
+    try:
+        status, error = await _play_safely(
+            plan, bus=bus, recorder=recorder, limits=limits, sandbox=open_sandbox
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            steps = recorder.steps(plan.episode_id)
+            await _record_end(plan, recorder, started_at, sandbox_kind, steps, status, error)
+    return EpisodeOutcome(plan.episode_id, status, error, steps)
+
+
+async def _play_safely(
+    plan: EpisodePlan,
+    *,
+    bus: Bus,
+    recorder: Recorder,
+    limits: Limits,
+    sandbox: Callable[[], Sandbox],
+) -> tuple[str, str | None]:
+    status, error = EXIT_ERROR, None
+    try:
+        status = await _play(plan, bus=bus, recorder=recorder, limits=limits, sandbox=sandbox)
+    except* SandboxError as group:
+        status, error = EARLY_EXIT, _error_text(group)
+    except* Exception as group:
+        if status != EARLY_EXIT:
+            error = _error_text(group)
+    return status, error
+
+
+async def _play(
+    plan: EpisodePlan,
+    *,
+    bus: Bus,
+    recorder: Recorder,
+    limits: Limits,
+    sandbox: Callable[[], Sandbox],
+) -> str:
+    built = create_agent(plan.agent.kind, plan.task.spec, plan.agent.params)
+    await recorder.row(
+        "agents",
+        episode_id=plan.episode_id,
+        name="agent",
+        kind=built.kind,
+        role="agent",
+        params=to_json(built.params),
+    )
+    async with sandbox() as box:
+        await _lay_out(plan.task, box)
+        ep = plan.episode_id
+        async with (
+            bus.endpoint("tools", episode_id=ep) as tools,
+            bus.endpoint("evaluator", episode_id=ep) as evaluator,
+            bus.endpoint("agent", episode_id=ep) as agent_endpoint,
+            anyio.create_task_group() as tg,
+        ):
+            await tg.start(
+                EvaluatorService(evaluator, sandbox=box, task=plan.task, recorder=recorder).serve
+            )
+            await tg.start(ToolService(tools, sandbox=box, task=plan.task, recorder=recorder).serve)
+            env = StepLimit(
+                ResearchEnv(agent_endpoint, plan.task.spec, timeout=request_timeout(plan.task)),
+                max_steps=limits.max_steps,
+            )
+            status = await _drive(built.agent, env)
+            tg.cancel_scope.cancel()
+    return status
+
+
+async def _lay_out(task: Task, sandbox: Sandbox) -> None:
+    await sandbox.upload(task.workspace_dir, str(sandbox.workdir))
+    if await anyio.Path(task.data_dir).is_dir():
+        await sandbox.upload(task.data_dir, str(sandbox.workdir / "data"), read_only=True)
+
+
+async def _drive(agent: Agent, env: Env) -> str:
+    """Play until the episode is over; return its exit status."""
+    observation, _ = await env.reset()
+    while True:
+        result = await env.step(await agent.act(observation))
+        if result.terminated or result.truncated:
+            status: str = result.info["exit_status"]
+            return status
+        observation = result.observation
+
+
+async def _record_end(
+    plan: EpisodePlan,
+    recorder: Recorder,
+    started_at: int,
+    sandbox_kind: str,
+    steps: int,
+    status: str,
+    error: str | None,
+) -> None:
+    spec = plan.task.spec
+    await recorder.event(
+        plan.episode_id, "episode_end", payload={"exit_status": status, "error": error}
+    )
+    await recorder.row(
+        "episodes",
+        episode_id=plan.episode_id,
+        task_id=spec.id,
+        agent=plan.agent.label,
+        attempt=plan.attempt,
+        sandbox=sandbox_kind,
+        exit_status=status,
+        error=error,
+        steps=steps,
+        metric=spec.metric.name,
+        direction=spec.metric.direction,
+        baseline=spec.baseline.score,
+        started_at=started_at,
+        ended_at=now_us(),
+    )
+    recorder.close_episode(plan.episode_id)
+
+
+def _describe(plan: EpisodePlan) -> dict[str, object]:
+    return {"task_id": plan.task.spec.id, "agent": plan.agent.label, "attempt": plan.attempt}
+
+
+def _error_text(group: BaseExceptionGroup[Exception]) -> str:
+    errors = group.exceptions
+    while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
+        errors = errors[0].exceptions
+    return "\n".join("".join(traceback.format_exception_only(e)).strip() for e in errors)

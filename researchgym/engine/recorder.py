@@ -1,0 +1,214 @@
+"""The recorder: everything that happens in a run becomes rows for the storage writer.
+
+Each episode has one timeline, ``events``, numbered by ``seq``. Messages, tool calls and
+scores get a row in their own table too, carrying the ``seq`` of their event, so that a
+trajectory is ``SELECT * FROM events WHERE episode_id = ? ORDER BY seq`` and the details
+are one join away. A reply's event points at its request's event (``cause_seq``) and shares
+its span (the request's id); so does the tool call the request caused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from researchgym.engine.bus import Envelope
+    from researchgym.storage import TableName, Writer
+    from researchgym.tasks import EvaluationResult, TaskSpec
+    from researchgym.tools import ActionClass, ToolResult
+
+__all__ = ["Recorder", "now_us", "to_json"]
+
+
+def now_us() -> int:
+    """Return the wall-clock time in microseconds since the epoch (the stored timestamps)."""
+    return time.time_ns() // 1000
+
+
+def to_json(value: Any) -> str:
+    """Serialize a payload: dataclasses and named tuples become objects."""
+    return json.dumps(_plain(value), default=_plain, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return value._asdict()
+    if isinstance(value, str | int | float | bool | list | dict | None):
+        return value
+    return str(value)
+
+
+@dataclass
+class _Timeline:
+    seq: int = 0
+    steps: int = 0
+    open_requests: dict[str, int] = field(default_factory=dict)
+    """Request envelope id -> seq of its event, until the reply is recorded."""
+
+
+class Recorder:
+    """Turns what happens in one run into rows. One per run; episodes are opened on it."""
+
+    def __init__(self, writer: Writer, *, run_id: str) -> None:
+        self.run_id = run_id
+        self.tool_calls = 0
+        """Tool calls recorded so far (the run's steps)."""
+        self._writer = writer
+        self._timelines: dict[str, _Timeline] = {}
+
+    def open_episode(self, episode_id: str) -> None:
+        """Start the timeline of an episode."""
+        self._timelines[episode_id] = _Timeline()
+
+    def steps(self, episode_id: str) -> int:
+        """Return the tool calls recorded so far in an episode."""
+        return self._timelines[episode_id].steps
+
+    def close_episode(self, episode_id: str) -> None:
+        """Forget an episode's timeline (its rows are with the writer)."""
+        del self._timelines[episode_id]
+
+    async def event(
+        self,
+        episode_id: str,
+        kind: str,
+        *,
+        agent: str | None = None,
+        span_id: str | None = None,
+        cause_seq: int | None = None,
+        payload: Any = None,
+    ) -> int:
+        """Record one event on an episode's timeline.
+
+        Returns:
+            The event's seq.
+        """
+        timeline = self._timelines[episode_id]
+        timeline.seq += 1
+        await self._write(
+            "events",
+            episode_id=episode_id,
+            seq=timeline.seq,
+            ts=now_us(),
+            kind=kind,
+            agent=agent,
+            span_id=span_id,
+            cause_seq=cause_seq,
+            payload=None if payload is None else to_json(payload),
+        )
+        return timeline.seq
+
+    async def message(self, envelope: Envelope, error: str | None) -> None:
+        """Record a bus envelope (the bus's recorder)."""
+        timeline = self._timelines[envelope.episode_id]
+        cause = timeline.open_requests.pop(envelope.correlation_id or "", None)
+        seq = await self.event(
+            envelope.episode_id,
+            "message" if error is None else "undeliverable",
+            agent=envelope.sender,
+            span_id=envelope.correlation_id or envelope.id,
+            cause_seq=cause,
+        )
+        if envelope.recipient is not None and envelope.correlation_id is None:
+            timeline.open_requests[envelope.id] = seq
+        body = to_json(envelope.payload)
+        await self._write(
+            "messages",
+            episode_id=envelope.episode_id,
+            seq=seq,
+            message_id=envelope.id,
+            correlation_id=envelope.correlation_id,
+            sender=envelope.sender,
+            recipient=envelope.recipient,
+            topic=envelope.topic,
+            type=envelope.type,
+            sent_at=int(envelope.sent_at * 1_000_000),
+            size_bytes=len(body.encode()),
+            delivered=error is None,
+            error=error,
+            payload=body,
+        )
+
+    async def tool_call(
+        self,
+        episode_id: str,
+        *,
+        request: Envelope,
+        step: int,
+        action_class: ActionClass,
+        tool: str,
+        result: ToolResult,
+        started_at: int,
+        duration: float,
+    ) -> None:
+        """Record an agent's command and what it did."""
+        self.tool_calls += 1
+        self._timelines[episode_id].steps += 1
+        seq = await self.event(
+            episode_id,
+            "tool_call",
+            agent=request.sender,
+            span_id=request.id,
+            cause_seq=self._timelines[episode_id].open_requests.get(request.id),
+        )
+        await self._write(
+            "tool_calls",
+            episode_id=episode_id,
+            seq=seq,
+            step=step,
+            agent=request.sender,
+            command=request.payload.command,
+            tool=tool,
+            action_class=str(action_class),
+            exit_code=result.exit_code,
+            duration_s=duration,
+            timed_out=result.timed_out,
+            truncated=result.truncated,
+            output=result.observation,
+            started_at=started_at,
+        )
+
+    async def score(
+        self,
+        episode_id: str,
+        *,
+        task: TaskSpec,
+        kind: str,
+        step: int,
+        evaluation: EvaluationResult,
+    ) -> None:
+        """Record an evaluation: always an event, and a scores row if it gave a score."""
+        seq = await self.event(
+            episode_id,
+            "score" if evaluation.score is not None else "evaluation_failed",
+            agent="evaluator",
+            payload={"kind": kind, "status": evaluation.status, "error": evaluation.error},
+        )
+        if evaluation.score is None:
+            return
+        await self._write(
+            "scores",
+            episode_id=episode_id,
+            seq=seq,
+            step=step,
+            kind=kind,
+            metric=task.metric.name,
+            score=evaluation.score,
+            direction=task.metric.direction,
+            baseline=task.baseline.score,
+            metrics=to_json(evaluation.metrics),
+        )
+
+    async def row(self, table: TableName, **row: Any) -> None:
+        """Record a row of a table without a timeline (runs, episodes, agents)."""
+        await self._write(table, **row)
+
+    async def _write(self, table: TableName, **row: Any) -> None:
+        row["run_id"] = self.run_id
+        await self._writer.write(table, row)

@@ -1,0 +1,156 @@
+"""The runner: a RunConfig becomes episodes, run concurrently in one task group.
+
+Tasks x agents x attempts are expanded into episode plans, and every plan runs in one task
+group under a limit on concurrent episodes. A failing episode is recorded and the others go
+on; only cancellation (Ctrl-C) stops the run, and even then everything recorded so far is
+flushed and the run is stored as cancelled.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+
+import researchgym
+from researchgym.engine.bus import open_bus
+from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
+from researchgym.engine.recorder import Recorder, now_us
+from researchgym.sandboxes import open_local_sandbox
+from researchgym.storage import DuckDBSink, ParquetSink, open_writer
+from researchgym.tasks import builtin_task_ids, resolve_task
+
+if TYPE_CHECKING:
+    from researchgym.config import RunConfig, StorageConfig
+    from researchgym.storage import Sink
+    from researchgym.tasks import Task
+
+__all__ = ["RunStatistics", "Runner", "load_tasks", "open_sink"]
+
+
+@dataclass(frozen=True)
+class RunStatistics:
+    """Where a run stands."""
+
+    episodes: int
+    """Episodes planned."""
+    running: int
+    done: int
+    """Episodes finished, failed ones included."""
+    failed: int
+    """Episodes that ended in early_exit or exit_error."""
+    steps: int
+    """Agent actions so far, over all episodes."""
+
+
+class Runner:
+    """Runs one RunConfig. ``await runner.run()``; poll ``statistics()`` for progress."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.outcomes: list[EpisodeOutcome] = []
+        self._planned = 0
+        self._running = 0
+        self._recorder: Recorder | None = None
+
+    def statistics(self) -> RunStatistics:
+        """Return the run's progress so far."""
+        failed = sum(o.exit_status in ("early_exit", "exit_error") for o in self.outcomes)
+        steps = self._recorder.tool_calls if self._recorder else 0
+        return RunStatistics(self._planned, self._running, len(self.outcomes), failed, steps)
+
+    async def run(self) -> list[EpisodeOutcome]:
+        """Run every episode and store everything.
+
+        Returns:
+            The outcome of every episode.
+
+        Raises:
+            ResearchGymError: If a task cannot be loaded or the store cannot be opened.
+        """
+        plans = await anyio.to_thread.run_sync(self._plan)
+        self._planned = len(plans)
+        sink = await anyio.to_thread.run_sync(open_sink, self.config.storage)
+        async with open_writer(sink) as writer:
+            self._recorder = recorder = Recorder(writer, run_id=self.config.run_id)
+            started_at, status = now_us(), "cancelled"
+            try:
+                await self._run_all(plans, recorder)
+                status = "completed"
+            except Exception:
+                status = "failed"
+                raise
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._record_run(recorder, started_at, status, len(plans))
+        return self.outcomes
+
+    def _plan(self) -> list[EpisodePlan]:
+        combinations = itertools.product(
+            load_tasks(self.config.tasks),
+            self.config.agents,
+            range(1, self.config.attempts + 1),
+        )
+        return [
+            EpisodePlan(f"{self.config.run_id}-{n}", task, agent, attempt)
+            for n, (task, agent, attempt) in enumerate(combinations)
+        ]
+
+    async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
+        limiter = anyio.CapacityLimiter(self.config.limits.concurrent_episodes)
+        async with open_bus(run_id=self.config.run_id, recorder=recorder.message) as bus:
+
+            async def one(plan: EpisodePlan) -> None:
+                async with limiter:
+                    self._running += 1
+                    try:
+                        outcome = await run_episode(
+                            plan,
+                            bus=bus,
+                            recorder=recorder,
+                            limits=self.config.limits,
+                            open_sandbox=open_local_sandbox,
+                            sandbox_kind=self.config.sandbox,
+                        )
+                    finally:
+                        self._running -= 1
+                    self.outcomes.append(outcome)
+
+            async with anyio.create_task_group() as tg:
+                for plan in plans:
+                    tg.start_soon(one, plan)
+
+    async def _record_run(
+        self, recorder: Recorder, started_at: int, status: str, episodes: int
+    ) -> None:
+        await recorder.row(
+            "runs",
+            started_at=started_at,
+            ended_at=now_us(),
+            status=status,
+            episodes=episodes,
+            config=self.config.model_dump_json(),
+            version=researchgym.__version__,
+        )
+
+
+def open_sink(storage: StorageConfig) -> Sink:
+    """Open the sink a storage configuration names (blocking: call it from a thread).
+
+    Raises:
+        StorageError: If the store cannot be opened (locked, corrupt, not writable).
+    """
+    if storage.format == "parquet":
+        return ParquetSink(storage.path)
+    return DuckDBSink(storage.path)
+
+
+def load_tasks(names: list[str]) -> list[Task]:
+    """Load tasks by built-in id or folder; ``builtin`` stands for every built-in task."""
+    return [resolve_task(n) for name in names for n in _expand(name)]
+
+
+def _expand(name: str) -> list[str]:
+    return builtin_task_ids() if name == "builtin" else [name]

@@ -1,0 +1,136 @@
+"""The episode's services on the bus: the tool service and the evaluator.
+
+Each consumes its mailbox in order and answers every request. Start them with
+``task_group.start(service.serve)`` so that they listen before the agent acts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+
+from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
+from researchgym.engine.recorder import now_us
+from researchgym.engine.status import exit_status
+from researchgym.errors import UndeliverableError
+from researchgym.tasks import EvaluationResult, evaluate
+from researchgym.tools import ToolContext, find_tool
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskStatus
+
+    from researchgym.engine.bus import Endpoint, Envelope
+    from researchgym.engine.recorder import Recorder
+    from researchgym.sandboxes import Sandbox
+    from researchgym.tasks import Task
+
+__all__ = ["EvaluatorService", "ToolService", "request_timeout"]
+
+_SLACK = 60.0
+"""Seconds a service may take beyond the sandbox's own timeouts before a request fails."""
+
+
+class ToolService:
+    """Runs the agent's commands in the sandbox and records each as a tool call."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        sandbox: Sandbox,
+        task: Task,
+        recorder: Recorder,
+        evaluator: str = "evaluator",
+    ) -> None:
+        self._endpoint = endpoint
+        self._sandbox = sandbox
+        self._task = task
+        self._recorder = recorder
+        self._evaluator = evaluator
+
+    async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Answer tool requests until the endpoint closes.
+
+        Raises:
+            SandboxError: If the sandbox fails.
+        """
+        task_status.started()
+        async for envelope in self._endpoint:
+            await self._handle(envelope)
+
+    async def _handle(self, envelope: Envelope) -> None:
+        request: ToolRequest = envelope.payload
+        tool = find_tool(request.command)
+        context = ToolContext(
+            self._sandbox, self._task.spec, lambda: self._evaluate(tool.name, request)
+        )
+        started_at, clock = now_us(), time.perf_counter()
+        result = await tool(request.command, context)
+        if request.reason is None:
+            await self._recorder.tool_call(
+                envelope.episode_id,
+                request=envelope,
+                step=request.step,
+                action_class=tool.classify(request.command),
+                tool=tool.name,
+                result=result,
+                started_at=started_at,
+                duration=time.perf_counter() - clock,
+            )
+        status = None
+        if result.ends_episode and result.evaluation is not None:
+            status = exit_status(request.reason or "submit", result.evaluation)
+        metrics = result.evaluation.metrics if result.evaluation is not None else {}
+        reply = ToolReply(result.observation, status is not None, status, metrics)
+        # If the agent stopped waiting, the bus has recorded the lost reply; serve on.
+        with contextlib.suppress(UndeliverableError):
+            await self._endpoint.reply(envelope, reply)
+
+    async def _evaluate(self, tool: str, request: ToolRequest) -> EvaluationResult:
+        kind = "autosubmit" if request.reason not in (None, "submit") else tool
+        timeout = self._task.spec.evaluation.timeout + _SLACK
+        reply = await self._endpoint.request(
+            self._evaluator, EvaluateRequest(kind, request.step), timeout=timeout
+        )
+        result: EvaluationResult = reply.payload
+        return result
+
+
+class EvaluatorService:
+    """Scores the current artefact on request and records every score."""
+
+    def __init__(
+        self, endpoint: Endpoint, *, sandbox: Sandbox, task: Task, recorder: Recorder
+    ) -> None:
+        self._endpoint = endpoint
+        self._sandbox = sandbox
+        self._task = task
+        self._recorder = recorder
+
+    async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Answer evaluation requests until the endpoint closes.
+
+        Raises:
+            SandboxError: If the sandbox fails.
+        """
+        task_status.started()
+        async for envelope in self._endpoint:
+            request: EvaluateRequest = envelope.payload
+            result = await evaluate(self._task, self._sandbox)
+            await self._recorder.score(
+                envelope.episode_id,
+                task=self._task.spec,
+                kind=request.kind,
+                step=request.step,
+                evaluation=result,
+            )
+            await self._endpoint.reply(envelope, result)
+
+
+def request_timeout(task: Task) -> float:
+    """Return how long an agent waits for the observation of one action."""
+    spec = task.spec
+    return max(spec.timeouts.command, spec.evaluation.timeout) + 2 * _SLACK

@@ -1,0 +1,177 @@
+"""Every error a user can cause or meet, in one tree.
+
+```
+ResearchGymError                 root: the CLI prints the message, never a traceback
+├── ConfigError                  a run configuration that cannot be used
+│   ├── TaskSpecError            a task folder or task.yaml that is broken (file, key)
+│   └── UnknownComponentError    a name no registry knows (agent kind, sink, ...)
+├── SandboxError                 the place where commands run failed
+│   ├── SandboxClosedError       we closed it, and something used it afterwards
+│   └── SandboxBrokenError       it died under us (the shell exited, the process vanished)
+├── BusError                     a message could not go where it was sent
+│   ├── UndeliverableError       no such recipient, or its mailbox is closed
+│   └── RequestTimeoutError      no reply within the request's timeout
+└── StorageError                 the event store cannot be used
+    ├── DatabaseLockedError      another process holds the DuckDB file
+    └── QueryError               DuckDB rejected a query
+```
+
+Each class builds its message from structured fields and keeps them on the instance, so
+that tests and callers can inspect what went wrong without parsing the text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "BusError",
+    "ConfigError",
+    "DatabaseLockedError",
+    "QueryError",
+    "RequestTimeoutError",
+    "ResearchGymError",
+    "SandboxBrokenError",
+    "SandboxClosedError",
+    "SandboxError",
+    "StorageError",
+    "TaskSpecError",
+    "UndeliverableError",
+    "UnknownComponentError",
+]
+
+
+class ResearchGymError(Exception):
+    """Root of every error researchgym raises on purpose."""
+
+
+class ConfigError(ResearchGymError):
+    """A run configuration that cannot be used."""
+
+
+class TaskSpecError(ConfigError):
+    """A task folder or its task.yaml is broken.
+
+    Attributes:
+        path: The file or folder at fault.
+        key: The task.yaml key at fault (dotted), or None when the problem is the file itself.
+        problem: What is wrong, in words.
+    """
+
+    def __init__(self, path: Path, problem: str, *, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.problem = problem
+        where = f"{path}: key '{key}'" if key else str(path)
+        super().__init__(f"Broken task: {where}: {problem}")
+
+
+class UnknownComponentError(ConfigError):
+    """A name that no registry knows.
+
+    Attributes:
+        kind: What was looked up ("agent", "task", ...).
+        name: The name that was given.
+        known: The names that would have worked.
+    """
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"Unknown {kind} '{name}'. Choose one of: {', '.join(sorted(known)) or '(none)'}."
+        )
+
+
+class SandboxError(ResearchGymError):
+    """The sandbox an episode runs in failed."""
+
+
+class SandboxClosedError(SandboxError):
+    """A sandbox was used after it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__("The sandbox is closed; open a new one with open_sandbox().")
+
+
+class SandboxBrokenError(SandboxError):
+    """The sandbox died under us (its shell exited or was killed).
+
+    Attributes:
+        reason: What was seen, in words.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"The sandbox's shell is gone: {reason}.")
+
+
+class BusError(ResearchGymError):
+    """A bus message could not be delivered or answered."""
+
+
+class UndeliverableError(BusError):
+    """A message was sent to a recipient that does not exist or no longer listens.
+
+    Attributes:
+        recipient: The address the message was sent to.
+        reason: Why it could not be delivered.
+    """
+
+    def __init__(self, recipient: str, reason: str) -> None:
+        self.recipient = recipient
+        self.reason = reason
+        super().__init__(f"Cannot deliver to '{recipient}': {reason}.")
+
+
+class RequestTimeoutError(BusError):
+    """A request got no reply within its timeout.
+
+    Attributes:
+        recipient: The address the request was sent to.
+        timeout: The timeout in seconds.
+    """
+
+    def __init__(self, recipient: str, timeout: float) -> None:
+        self.recipient = recipient
+        self.timeout = timeout
+        super().__init__(f"'{recipient}' did not reply within {timeout:g} s.")
+
+
+class StorageError(ResearchGymError):
+    """The event store cannot be used."""
+
+
+class DatabaseLockedError(StorageError):
+    """Another process holds the DuckDB file.
+
+    Attributes:
+        path: The database file.
+        holder: What DuckDB said about the process holding the lock.
+    """
+
+    def __init__(self, path: Path, holder: str) -> None:
+        self.path = path
+        self.holder = holder
+        super().__init__(
+            f"The database {path} is in use by another process ({holder}). Wait for that run "
+            "to finish, or pass another database with --db."
+        )
+
+
+class QueryError(StorageError):
+    """DuckDB rejected a query.
+
+    Attributes:
+        sql: The query.
+        message: DuckDB's message.
+    """
+
+    def __init__(self, sql: str, message: str) -> None:
+        self.sql = sql
+        self.message = message
+        super().__init__(f"The query failed: {message}")

@@ -1,0 +1,149 @@
+"""The Sandbox contract: where an episode's commands run and its files live.
+
+A sandbox has one persistent shell (``exec``): commands go into one long-lived bash, so that
+``cd`` and variables persist between them. Trusted code (the evaluator) runs outside that
+session with ``run``, in a fresh process the agent's shell state cannot reach. Paths are
+absolute, or relative to ``workdir``.
+
+Failures the agent causes (a command that fails, times out or prints too much) are results,
+not errors. A sandbox that cannot go on raises ``SandboxBrokenError``; one used after
+``aclose()`` raises ``SandboxClosedError``; file operations raise the stdlib's ``OSError``
+family (``FileNotFoundError``, ``IsADirectoryError``, ...).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, NamedTuple, Self
+
+if TYPE_CHECKING:
+    from pathlib import Path, PurePosixPath
+    from types import TracebackType
+
+__all__ = ["ExecResult", "Sandbox"]
+
+
+class ExecResult(NamedTuple):
+    """What one command did."""
+
+    exit_code: int
+    """The command's exit status (128 + N when killed by signal N)."""
+    output: str
+    """stdout and stderr interleaved, decoded as UTF-8 with replacement, capped."""
+    timed_out: bool
+    """True if the command was killed at its timeout."""
+    truncated: bool
+    """True if the middle of the output was cut out to respect the cap."""
+    duration: float
+    """Seconds from sending the command to its end."""
+
+
+class Sandbox(ABC):
+    """An isolated place with a persistent shell and a file system.
+
+    Use it as an async context manager; ``aclose()`` ends every process it started.
+    """
+
+    @property
+    @abstractmethod
+    def workdir(self) -> PurePosixPath:
+        """The agent's working directory, where the shell starts."""
+
+    @abstractmethod
+    async def exec(self, command: str, *, timeout: float) -> ExecResult:
+        """Run a command in the persistent shell.
+
+        Args:
+            command: Bash source, one or more lines. Its stdin is /dev/null.
+            timeout: Seconds before the command's processes are killed.
+
+        Returns:
+            The result; a timeout gives ``timed_out=True`` and the session stays usable.
+
+        Raises:
+            SandboxBrokenError: If the shell died (for example the command ran ``exit``).
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ExecResult:
+        """Run a program in a fresh process, outside the agent's shell session.
+
+        Args:
+            argv: The program and its arguments.
+            timeout: Seconds before the process group is killed.
+            cwd: Working directory (default: ``workdir``).
+            env: Extra environment variables.
+
+        Returns:
+            The result, as for ``exec``.
+
+        Raises:
+            SandboxBrokenError: If the sandbox cannot start processes any more.
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def read_file(self, path: str) -> bytes:
+        """Return a file's content.
+
+        Raises:
+            FileNotFoundError: If there is no such file.
+            IsADirectoryError: If the path is a directory.
+            PermissionError: If the file cannot be read.
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def write_file(self, path: str, data: bytes) -> None:
+        """Write a file, creating its parent directories.
+
+        Raises:
+            IsADirectoryError: If the path is a directory.
+            PermissionError: If the file cannot be written.
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
+        """Copy a host directory's contents into the sandbox.
+
+        Args:
+            source: A directory on the host.
+            destination: Where its contents go (created if missing).
+            read_only: Make the copied files read-only.
+
+        Raises:
+            FileNotFoundError: If ``source`` does not exist.
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def remove(self, path: str) -> None:
+        """Remove a file or a directory tree; a missing path is not an error.
+
+        Raises:
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """End every process of the sandbox and release its resources. Idempotent."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,111 @@
+"""Scoring a submission: the task's eval/ goes into the sandbox only for the evaluation.
+
+The evaluator runs in a fresh process outside the agent's shell (``Sandbox.run``), in a
+scratch directory beside the workspace that is removed afterwards, and must write one JSON
+object (metric name to value) to ``$RGYM_RESULT``. Anything else is an
+``evaluation_format_error``; a missing artefact is ``submission_not_found``. Neither gives a
+score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import anyio
+
+if TYPE_CHECKING:
+    from researchgym.sandboxes import Sandbox
+    from researchgym.tasks.loader import Task
+
+__all__ = ["EvaluationResult", "EvaluationStatus", "evaluate"]
+
+EvaluationStatus = Literal["scored", "submission_not_found", "evaluation_format_error"]
+"""scored: metrics were read; the others: why there is no score."""
+
+_OUTPUT_SHOWN = 2000
+"""Characters of the evaluator's output quoted in an error."""
+
+
+class EvaluationResult(NamedTuple):
+    """The outcome of one evaluation."""
+
+    status: EvaluationStatus
+    metrics: dict[str, float]
+    """Every metric the evaluator reported (empty unless scored)."""
+    score: float | None
+    """The primary metric's value (None unless scored)."""
+    error: str | None
+    """Why there is no score, in words the agent can act on."""
+
+
+async def evaluate(task: Task, sandbox: Sandbox) -> EvaluationResult:
+    """Evaluate the current artefact of ``task`` in ``sandbox``.
+
+    Raises:
+        SandboxError: If the sandbox itself fails (not the submission).
+    """
+    submission = str(sandbox.workdir / task.spec.submission.path)
+    check = await sandbox.run(["test", "-e", submission], timeout=30)
+    if check.exit_code != 0:
+        return _failure(
+            "submission_not_found",
+            f"{task.spec.submission.path} does not exist in the workspace; create it first.",
+        )
+    scratch = str(sandbox.workdir.parent / f".rgym-eval-{uuid.uuid4().hex[:12]}")
+    try:
+        await sandbox.upload(task.eval_dir, scratch)
+        return await _run_evaluator(task, sandbox, scratch, submission)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await sandbox.remove(scratch)
+
+
+async def _run_evaluator(
+    task: Task, sandbox: Sandbox, scratch: str, submission: str
+) -> EvaluationResult:
+    result_file = f"{scratch}/result.json"
+    env = {
+        "RGYM_WORKSPACE": str(sandbox.workdir),
+        "RGYM_SUBMISSION": submission,
+        "RGYM_RESULT": result_file,
+    }
+    spec = task.spec.evaluation
+    ran = await sandbox.run(spec.command, timeout=spec.timeout, cwd=scratch, env=env)
+    if ran.timed_out:
+        return _failure("evaluation_format_error", f"the evaluation took over {spec.timeout:g} s")
+    if ran.exit_code != 0:
+        return _failure(
+            "evaluation_format_error",
+            f"the evaluation failed (exit code {ran.exit_code}):\n{ran.output[-_OUTPUT_SHOWN:]}",
+        )
+    try:
+        raw = await sandbox.read_file(result_file)
+    except FileNotFoundError:
+        return _failure("evaluation_format_error", "the evaluation wrote no result")
+    return _parse_metrics(raw, task.spec.metric.name)
+
+
+def _parse_metrics(raw: bytes, metric: str) -> EvaluationResult:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return _failure("evaluation_format_error", "the evaluation's result is not JSON")
+    if not isinstance(data, dict) or not all(_is_number(v) for v in data.values()):
+        return _failure(
+            "evaluation_format_error", "the evaluation's result is not a mapping of numbers"
+        )
+    if metric not in data:
+        return _failure("evaluation_format_error", f"the evaluation reported no '{metric}'")
+    metrics = {str(k): float(v) for k, v in data.items()}
+    return EvaluationResult("scored", metrics, metrics[metric], None)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _failure(status: EvaluationStatus, error: str) -> EvaluationResult:
+    return EvaluationResult(status, {}, None, error)

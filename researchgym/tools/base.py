@@ -1,0 +1,81 @@
+"""The Tool contract, what a tool acts on, and what it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from researchgym.sandboxes import Sandbox
+    from researchgym.tasks import EvaluationResult, TaskSpec
+
+__all__ = ["ActionClass", "Tool", "ToolContext", "ToolResult"]
+
+
+class ActionClass(StrEnum):
+    """What kind of action a command is, for the action-distribution metrics."""
+
+    EDIT = "Edit"
+    VIEW = "View"
+    SEARCH = "Search"
+    VALIDATE = "Validate"
+    SUBMIT = "Submit"
+    PYTHON = "Python"
+    BASH = "Bash"
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool acts on: the episode's sandbox, its task, and the evaluator."""
+
+    sandbox: Sandbox
+    task: TaskSpec
+    evaluate: Callable[[], Awaitable[EvaluationResult]]
+    """Score the current artefact (the engine routes this to the episode's evaluator)."""
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one command may run."""
+        return self.task.timeouts.command
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a command did, as the agent sees it and the store records it."""
+
+    observation: str
+    """What the agent is shown."""
+    exit_code: int | None = None
+    """The shell's exit code, for commands that ran in the shell."""
+    timed_out: bool = False
+    truncated: bool = False
+    evaluation: EvaluationResult | None = None
+    """The evaluation, for validate and submit."""
+    ends_episode: bool = False
+    """True for submit: the episode is over."""
+
+
+class Tool(Protocol):
+    """One command of the command set. Each documents itself once; prompts render the docs."""
+
+    name: str
+    """The command word (``validate``); bash, the fallback, has the name ``bash``."""
+    signature: str
+    """How to call it (``validate``)."""
+    doc: str
+    """What it does, for the agent."""
+
+    def classify(self, command: str) -> ActionClass:
+        """Return the action class of ``command``, a line this tool runs."""
+        ...
+
+    async def __call__(self, command: str, context: ToolContext) -> ToolResult:
+        """Run ``command`` (the whole line, command word included).
+
+        Raises:
+            SandboxError: If the sandbox fails; a failing command is a result, not an error.
+        """
+        ...
