@@ -89,7 +89,9 @@ class RunConfig(_Strict):
 
 
 def load_run_config(path: Path, **overrides: Any) -> RunConfig:
-    """Read a RunConfig from a YAML file, with ``overrides`` (None values ignored) on top.
+    """Read a RunConfig from a YAML file, with ``overrides`` on top.
+
+    Overrides that are None are ignored; mappings are merged key by key.
 
     Raises:
         ConfigError: If the file is missing, is not YAML, or a key is missing or wrong.
@@ -100,7 +102,17 @@ def load_run_config(path: Path, **overrides: Any) -> RunConfig:
         raise ConfigError(f"Cannot read the run configuration {path}: {e}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"The run configuration {path} must be a mapping of keys to values.")
-    return run_config({**data, **overrides}, source=str(path))
+    return run_config(_merge(data, overrides), source=str(path))
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        elif value is not None:
+            merged[key] = value
+    return merged
 
 
 def run_config(data: dict[str, Any], *, source: str = "the command line") -> RunConfig:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -26,7 +25,7 @@ from researchgym.engine.status import EARLY_EXIT, EXIT_ERROR
 from researchgym.errors import SandboxError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from researchgym.agents import Agent
     from researchgym.config import AgentConfig, Limits
@@ -64,7 +63,7 @@ async def run_episode(
     bus: Bus,
     recorder: Recorder,
     limits: Limits,
-    open_sandbox: Callable[[], Sandbox],
+    open_sandbox: Callable[[], Awaitable[Sandbox]],
     sandbox_kind: str,
 ) -> EpisodeOutcome:
     """Run one episode to its end and record it; only cancellation propagates.
@@ -74,13 +73,14 @@ async def run_episode(
         bus: The run's bus.
         recorder: The run's recorder.
         limits: The run's limits.
-        open_sandbox: Makes a fresh sandbox (entered with ``async with``).
+        open_sandbox: Opens a fresh sandbox.
         sandbox_kind: The backend's name, for the record.
     """
     recorder.open_episode(plan.episode_id)
     started_at = now_us()
     await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
-    status, error = EXIT_ERROR, "cancelled before it ended"
+    status: str = EXIT_ERROR
+    error: str | None = "cancelled before it ended"
     try:
         status, error = await _play_safely(
             plan, bus=bus, recorder=recorder, limits=limits, sandbox=open_sandbox
@@ -98,7 +98,7 @@ async def _play_safely(
     bus: Bus,
     recorder: Recorder,
     limits: Limits,
-    sandbox: Callable[[], Sandbox],
+    sandbox: Callable[[], Awaitable[Sandbox]],
 ) -> tuple[str, str | None]:
     status, error = EXIT_ERROR, None
     try:
@@ -117,7 +117,7 @@ async def _play(
     bus: Bus,
     recorder: Recorder,
     limits: Limits,
-    sandbox: Callable[[], Sandbox],
+    sandbox: Callable[[], Awaitable[Sandbox]],
 ) -> str:
     built = create_agent(plan.agent.kind, plan.task.spec, plan.agent.params)
     await recorder.row(
@@ -128,7 +128,7 @@ async def _play(
         role="agent",
         params=to_json(built.params),
     )
-    async with sandbox() as box:
+    async with await sandbox() as box:
         await _lay_out(plan.task, box)
         ep = plan.episode_id
         async with (
@@ -207,4 +207,4 @@ def _error_text(group: BaseExceptionGroup[Exception]) -> str:
     errors = group.exceptions
     while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
         errors = errors[0].exceptions
-    return "\n".join("".join(traceback.format_exception_only(e)).strip() for e in errors)
+    return "\n".join(f"{type(e).__name__}: {e}" for e in errors)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 if TYPE_CHECKING:
     from researchgym.engine.bus import Envelope
     from researchgym.storage import TableName, Writer
@@ -34,9 +36,26 @@ def to_json(value: Any) -> str:
     return json.dumps(_plain(value), default=_plain, ensure_ascii=False)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+"""Per payload class, its dataclass fields (None if it is not a dataclass)."""
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = (
+            tuple(f.name for f in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+        return _FIELD_NAMES.setdefault(cls, names)
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: getattr(value, name) for name in names}
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return value._asdict()
     if isinstance(value, str | int | float | bool | list | dict | None):
@@ -211,4 +230,9 @@ class Recorder:
 
     async def _write(self, table: TableName, **row: Any) -> None:
         row["run_id"] = self.run_id
-        await self._writer.write(table, row)
+        # Not a checkpoint unless the writer is full: recording is on the hot path of every
+        # step, and a trip through the scheduler per row would cost more than the row.
+        try:
+            self._writer.write_nowait(table, row)
+        except anyio.WouldBlock:
+            await self._writer.write(table, row)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 import researchgym
+from researchgym.agents import create_agent
 from researchgym.engine.bus import open_bus
 from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
 from researchgym.engine.recorder import Recorder, now_us
@@ -68,7 +69,8 @@ class Runner:
             The outcome of every episode.
 
         Raises:
-            ResearchGymError: If a task cannot be loaded or the store cannot be opened.
+            ResearchGymError: If a task or an agent cannot be loaded, or the store cannot be
+                opened.
         """
         plans = await anyio.to_thread.run_sync(self._plan)
         self._planned = len(plans)
@@ -88,10 +90,11 @@ class Runner:
         return self.outcomes
 
     def _plan(self) -> list[EpisodePlan]:
+        tasks = load_tasks(self.config.tasks)
+        for task, agent in itertools.product(tasks, self.config.agents):
+            create_agent(agent.kind, task.spec, agent.params)  # a bad agent fails the run now
         combinations = itertools.product(
-            load_tasks(self.config.tasks),
-            self.config.agents,
-            range(1, self.config.attempts + 1),
+            tasks, self.config.agents, range(1, self.config.attempts + 1)
         )
         return [
             EpisodePlan(f"{self.config.run_id}-{n}", task, agent, attempt)

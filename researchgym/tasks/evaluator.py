@@ -71,6 +71,7 @@ async def _run_evaluator(
         "RGYM_WORKSPACE": str(sandbox.workdir),
         "RGYM_SUBMISSION": submission,
         "RGYM_RESULT": result_file,
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     spec = task.spec.evaluation
     ran = await sandbox.run(spec.command, timeout=spec.timeout, cwd=scratch, env=env)

@@ -99,7 +99,8 @@ def _parse_spec(spec_file: Path, data: dict[str, Any]) -> TaskSpec:
     try:
         return TaskSpec.model_validate(data)
     except ValidationError as e:
-        error = e.errors()[0]
+        # A mistyped key also makes the right key missing: report the typo, it explains both.
+        error = next((x for x in e.errors() if x["type"] == "extra_forbidden"), e.errors()[0])
         key = ".".join(str(part) for part in error["loc"])
         raise TaskSpecError(spec_file, _explain(error, TaskSpec), key=key) from e
 

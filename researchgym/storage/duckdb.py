@@ -1,0 +1,190 @@
+"""The DuckDB file sink, and the DuckDB side of the schemas: DDL and opening a file.
+
+``create_table_sql``, ``comment_sql`` and ``connect_file`` are shared with the read side
+(``database.py``), so that a table written here and a table read back there are declared by
+the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from researchgym.errors import DatabaseLockedError, StorageError
+from researchgym.storage.schema import SCHEMAS
+from researchgym.storage.sink import Sink
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from researchgym.storage.schema import TableName
+
+__all__ = ["DuckDBSink", "comment_sql", "connect_file", "create_table_sql"]
+
+_SIMPLE_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+_BATCH_VIEW = "_researchgym_batch"
+
+
+def _duckdb_type(type_: pa.DataType) -> str:
+    try:
+        return _SIMPLE_TYPES[type_]
+    except KeyError:
+        raise TypeError(f"No DuckDB type is defined for the Arrow type {type_}.") from None
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_table_sql(table: TableName) -> str:
+    """Return the ``CREATE TABLE IF NOT EXISTS`` statement of a table, from its Arrow schema.
+
+    Args:
+        table: A table name (a key of SCHEMAS).
+
+    Returns:
+        One SQL statement, without a trailing semicolon.
+
+    Raises:
+        TypeError: If the schema has a column type with no DuckDB equivalent.
+    """
+    columns = ", ".join(
+        f"{_ident(field.name)} {_duckdb_type(field.type)}{'' if field.nullable else ' NOT NULL'}"
+        for field in SCHEMAS[table]
+    )
+    return f"CREATE TABLE IF NOT EXISTS {_ident(table)} ({columns})"
+
+
+def comment_sql(table: TableName) -> str:
+    """Return ``COMMENT ON COLUMN`` statements that attach each column's doc to a table or view.
+
+    Args:
+        table: A table name (a key of SCHEMAS).
+
+    Returns:
+        The statements, separated by semicolons.
+    """
+    return ";\n".join(
+        f"COMMENT ON COLUMN {_ident(table)}.{_ident(field.name)} IS "
+        f"{_literal(bytes(field.metadata[b'doc']).decode())}"
+        for field in SCHEMAS[table]
+    )
+
+
+def connect_file(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database file, translating DuckDB's errors into ours.
+
+    Args:
+        path: The database file. It is created if it does not exist and ``read_only`` is False.
+        read_only: Open without write access, so that other readers may open it too.
+
+    Returns:
+        A connection to the file.
+
+    Raises:
+        DatabaseLockedError: If another process holds the file.
+        StorageError: If the file is not a DuckDB database, or DuckDB cannot open it.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise _open_error(path, str(exc)) from exc
+
+
+def _open_error(path: Path, message: str) -> StorageError:
+    if "Could not set lock on file" in message:
+        match = _LOCK_HOLDER.search(message)
+        return DatabaseLockedError(path, f"PID {match[1]}" if match else "unknown process")
+    if "not a valid DuckDB database file" in message:
+        return StorageError(
+            f"The file {path} is not a readable DuckDB database. Move it away, or pass "
+            "another database with --db."
+        )
+    return StorageError(f"Cannot open the database {path}: {message}")
+
+
+class DuckDBSink(Sink):
+    """Stores batches in a DuckDB file, one ``INSERT`` per batch.
+
+    Opening the sink creates the file, its parent folder and every table of SCHEMAS that is
+    missing, with each column's doc as a DuckDB column comment. The process holds the file
+    until ``close()``.
+
+    Args:
+        path: The database file, e.g. ``runs/researchgym.duckdb``.
+
+    Raises:
+        DatabaseLockedError: If another process holds the file.
+        StorageError: If the folder cannot be created, the file is not a DuckDB database, or
+            the tables cannot be created.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"Cannot create the folder {path.parent}: {exc}") from exc
+        self._con = connect_file(path, read_only=False)
+        try:
+            # Appends need no parallelism, and the writer shares the machine with the event
+            # loop and the sandboxes: more threads only steal their CPU.
+            self._con.execute("SET threads = 1")
+            self._create_tables()
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _create_tables(self) -> None:
+        statements = [s for table in SCHEMAS for s in (create_table_sql(table), comment_sql(table))]
+        try:
+            self._con.execute("BEGIN;\n" + ";\n".join(statements) + ";\nCOMMIT")
+        except duckdb.Error as exc:
+            raise StorageError(f"Cannot create the tables in {self.path}: {exc}") from exc
+
+    def write(self, table: TableName, batch: pa.Table) -> None:
+        """Insert a batch into its table in one statement.
+
+        Args:
+            table: The table the rows belong to.
+            batch: The rows, with the columns of ``SCHEMAS[table]``.
+
+        Raises:
+            StorageError: If DuckDB rejects the batch (a NOT NULL column holds a null, the disk
+                is full) or the sink is closed. Nothing of the batch is stored then.
+        """
+        columns = ", ".join(_ident(name) for name in SCHEMAS[table].names)
+        sql = f"INSERT INTO {_ident(table)} ({columns}) SELECT {columns} FROM {_BATCH_VIEW}"
+        try:
+            with self._con.cursor() as cursor:
+                cursor.register(_BATCH_VIEW, batch)
+                cursor.execute(sql)
+        except duckdb.Error as exc:
+            raise StorageError(
+                f"Cannot store {batch.num_rows} rows in table '{table}' of {self.path}: {exc}"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the database file, so that other processes may open it.
+
+        Raises:
+            StorageError: If DuckDB fails to write its last changes to the file.
+        """
+        try:
+            self._con.close()
+        except duckdb.Error as exc:
+            raise StorageError(f"Cannot close the database {self.path}: {exc}") from exc

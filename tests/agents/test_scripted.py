@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from researchgym.agents import BaselineAgent, ScriptedAgent
+from researchgym.tasks import resolve_task
+
+
+async def test_scripted_agent_plays_its_script_then_submits() -> None:
+    agent = ScriptedAgent(["ls", "cat x"])
+    assert [await agent.act(f"obs {i}") for i in range(4)] == ["ls", "cat x", "submit", "submit"]
+
+
+async def test_baseline_agent_runs_the_baseline_then_validates_and_submits() -> None:
+    task = resolve_task("prisoners_dilemma").spec
+    agent = BaselineAgent(task)
+    actions = [await agent.act("obs") for _ in range(len(task.baseline.commands) + 2)]
+    assert actions == [*task.baseline.commands, "validate", "submit"]

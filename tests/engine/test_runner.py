@@ -1,0 +1,229 @@
+"""Whole runs: real local sandboxes, real tasks, every event stored and counted back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from researchgym.agents import agent
+from researchgym.config import RunConfig, run_config
+from researchgym.engine import Runner
+from researchgym.errors import ConfigError, TaskSpecError, UnknownComponentError
+from researchgym.storage import open_database, query
+from tests.tasks.test_evaluator import SCORE_ANSWER
+from tests.tasks.test_loader import make_task
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from researchgym.tasks import TaskSpec
+
+
+class Crashing:
+    async def act(self, observation: str) -> str:
+        raise RuntimeError("the agent fell over")
+
+
+@agent("test-crashing")
+def _crashing(task: TaskSpec) -> Crashing:
+    return Crashing()
+
+
+def toy_task(root: Path, **spec: Any) -> str:
+    folder = make_task(root, lambda s: s.update(spec))
+    (folder / "eval" / "evaluate.py").write_text(SCORE_ANSWER)
+    return str(folder)
+
+
+def config(tmp_path: Path, **data: Any) -> RunConfig:
+    data.setdefault("storage", {"path": tmp_path / "db.duckdb"})
+    return run_config(data)
+
+
+def sql(cfg: RunConfig, statement: str) -> list[dict[str, Any]]:
+    with open_database(cfg.storage.path) as con:
+        rows: list[dict[str, Any]] = query(con, statement).to_pylist()
+        return rows
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_baseline_run_is_stored_and_counts_back(tmp_path: Path) -> None:
+    cfg = config(tmp_path, tasks=["prisoners_dilemma"], attempts=2)
+    outcomes = await Runner(cfg).run()
+    assert sorted(o.exit_status for o in outcomes) == ["submitted", "submitted"]
+    steps = len(resolve_baseline_commands()) + 2  # baseline commands, validate, submit
+    assert sql(cfg, "SELECT run_id, status, episodes FROM runs") == [
+        {"run_id": cfg.run_id, "status": "completed", "episodes": 2}
+    ]
+    episodes = sql(
+        cfg, "SELECT task_id, agent, attempt, exit_status, steps FROM episodes ORDER BY attempt"
+    )
+    assert episodes == [
+        {
+            "task_id": "prisoners_dilemma",
+            "agent": "baseline",
+            "attempt": a,
+            "exit_status": "submitted",
+            "steps": steps,
+        }
+        for a in (1, 2)
+    ]
+    # per episode: a request and a reply per step, two evaluation round trips (validate,
+    # submit), a tool call per step, two scores, start and end
+    per_episode = {
+        "message": 2 * steps + 4,
+        "tool_call": steps,
+        "score": 2,
+        "episode_start": 1,
+        "episode_end": 1,
+    }
+    kinds = sql(cfg, "SELECT kind, count(*) / 2 AS n FROM events GROUP BY kind")
+    assert {r["kind"]: r["n"] for r in kinds} == per_episode
+    assert (
+        sql(cfg, "SELECT count(*) AS n FROM messages WHERE delivered")[0]["n"]
+        == 2 * per_episode["message"]
+    )
+    scores = sql(cfg, "SELECT kind, score, baseline FROM scores ORDER BY episode_id, seq")
+    baseline = resolve_baseline_score()
+    assert scores == [
+        {"kind": k, "score": pytest.approx(baseline), "baseline": baseline}
+        for k in ("validate", "submit") * 2
+    ]
+    # seq numbers are a gapless timeline per episode, and typed rows point into it
+    gaps = sql(cfg, "SELECT episode_id, max(seq) - count(*) AS gap FROM events GROUP BY episode_id")
+    assert all(r["gap"] == 0 for r in gaps)
+    orphans = sql(
+        cfg,
+        "SELECT count(*) AS n FROM tool_calls t ANTI JOIN events e USING (run_id, episode_id, seq)",
+    )
+    assert orphans == [{"n": 0}]
+    replies = sql(
+        cfg,
+        "SELECT count(*) AS n FROM messages r JOIN messages q "
+        "ON r.correlation_id = q.message_id AND r.sender = q.recipient",
+    )
+    assert replies == [{"n": 2 * steps + 4}]
+
+
+def resolve_baseline_commands() -> list[str]:
+    from researchgym.tasks import resolve_task
+
+    return resolve_task("prisoners_dilemma").spec.baseline.commands
+
+
+def resolve_baseline_score() -> float:
+    from researchgym.tasks import resolve_task
+
+    return resolve_task("prisoners_dilemma").spec.baseline.score
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_failing_episodes_are_recorded_and_the_others_go_on(tmp_path: Path) -> None:
+    task = toy_task(tmp_path / "toy", timeouts={"command": 0.5})
+    cfg = config(
+        tmp_path,
+        tasks=[task],
+        agents=[
+            {"kind": "test-crashing"},
+            {"kind": "scripted", "label": "quitter", "params": {"commands": ["exit 3"]}},
+            {
+                "kind": "scripted",
+                "label": "sleeper",
+                "params": {"commands": ["sleep 60", "echo 5 > answer.txt"]},
+            },
+            {"kind": "scripted", "label": "idle", "params": {"commands": []}},
+        ],
+        attempts=1,
+    )
+    outcomes = await Runner(cfg).run()
+    assert len(outcomes) == 4
+    rows = sql(cfg, "SELECT agent, exit_status, error, steps FROM episodes ORDER BY agent")
+    assert rows == [
+        {
+            "agent": "idle",
+            "exit_status": "submission_not_found (submit)",
+            "error": None,
+            "steps": 1,
+        },
+        {
+            "agent": "quitter",
+            "exit_status": "early_exit",
+            "error": "SandboxBrokenError: The sandbox's shell is gone: the shell exited with "
+            "status 3 (did a command run 'exit'?); open a new sandbox.",
+            "steps": 0,
+        },
+        {"agent": "sleeper", "exit_status": "submitted", "error": None, "steps": 3},
+        {
+            "agent": "test-crashing",
+            "exit_status": "exit_error",
+            "error": "RuntimeError: the agent fell over",
+            "steps": 0,
+        },
+    ]
+    timed_out = sql(
+        cfg, "SELECT command, timed_out FROM tool_calls WHERE agent = 'agent' AND timed_out"
+    )
+    assert timed_out == [{"command": "sleep 60", "timed_out": True}]
+    assert sql(cfg, "SELECT score FROM scores") == [{"score": 5.0}]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_step_limit_autosubmits(tmp_path: Path) -> None:
+    task = toy_task(tmp_path / "toy")
+    cfg = config(
+        tmp_path,
+        tasks=[task],
+        agents=[
+            {"kind": "scripted", "params": {"commands": ["echo 4 > answer.txt"] + ["ls"] * 10}}
+        ],
+        attempts=1,
+        limits={"max_steps": 3},
+    )
+    [outcome] = await Runner(cfg).run()
+    assert (outcome.exit_status, outcome.steps) == ("autosubmission (max_steps)", 3)
+    assert sql(cfg, "SELECT kind, score FROM scores") == [{"kind": "autosubmit", "score": 4.0}]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_parquet_storage_reads_back_the_same(tmp_path: Path) -> None:
+    cfg = config(
+        tmp_path,
+        tasks=["prisoners_dilemma"],
+        attempts=1,
+        storage={"format": "parquet", "path": tmp_path / "pq"},
+    )
+    await Runner(cfg).run()
+    assert sql(cfg, "SELECT exit_status FROM episodes") == [{"exit_status": "submitted"}]
+    assert (
+        sql(cfg, "SELECT count(*) AS n FROM tool_calls")[0]["n"]
+        == len(resolve_baseline_commands()) + 2
+    )
+    assert list((tmp_path / "pq" / "events").iterdir()) == [
+        tmp_path / "pq" / "events" / f"run_id={cfg.run_id}"
+    ]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_bad_agent_or_task_fails_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(UnknownComponentError, match=r"^Unknown agent kind 'nope'"):
+        await Runner(config(tmp_path, tasks=["prisoners_dilemma"], agents=[{"kind": "nope"}])).run()
+    with pytest.raises(ConfigError, match=r"^Agent kind 'scripted' cannot take"):
+        await Runner(
+            config(tmp_path, tasks=["prisoners_dilemma"], agents=[{"kind": "scripted"}])
+        ).run()
+    broken = make_task(tmp_path / "broken", lambda s: s.pop("metric"))
+    with pytest.raises(TaskSpecError, match="key 'metric': is missing"):
+        await Runner(config(tmp_path, tasks=[str(broken)])).run()
+    assert not (tmp_path / "db.duckdb").exists()
+
+
+async def test_runs_under_both_backends(tmp_path: Path) -> None:
+    cfg = config(
+        tmp_path, tasks=[toy_task(tmp_path / "toy")], attempts=3, limits={"concurrent_episodes": 2}
+    )
+    runner = Runner(cfg)
+    outcomes = await runner.run()
+    assert [o.exit_status for o in outcomes] == ["submitted"] * 3
+    stats = runner.statistics()
+    assert (stats.episodes, stats.done, stats.running, stats.failed, stats.steps) == (3, 3, 0, 0, 9)

@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+import anyio
+import pytest
+
+from researchgym.errors import SandboxClosedError
+from researchgym.sandboxes import LocalSandbox, open_local_sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+CLOSED = re.escape("The sandbox is closed; open a new one with open_sandbox().")
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
+    async with await open_local_sandbox(root=tmp_path, env={"GREETING": "hi"}) as sandbox:
+        yield sandbox
+
+
+async def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat_line = await anyio.Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:
+        return False
+    return stat_line[stat_line.rindex(b")") + 2 :][:1] != b"Z"
+
+
+async def eventually_dead(pid: int) -> bool:
+    for _ in range(100):
+        if not await alive(pid):
+            return True
+        await anyio.sleep(0.02)
+    return False
+
+
+async def test_workspace_is_a_fresh_directory_under_root(
+    sandbox: LocalSandbox, tmp_path: Path
+) -> None:
+    workdir = Path(sandbox.workdir)
+    assert isinstance(sandbox.workdir, PurePosixPath)
+    assert workdir.name == "workspace"
+    assert workdir.parent.parent == tmp_path
+    assert [path async for path in anyio.Path(workdir).iterdir()] == []
+    result = await sandbox.exec("pwd", timeout=5)
+    assert result.output == f"{workdir}\n"
+
+
+async def test_environment_is_trimmed_and_extended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RGYM_TEST_SECRET", "s3cret")
+    async with await open_local_sandbox(root=tmp_path, env={"GREETING": "hi"}) as sandbox:
+        result = await sandbox.exec('echo "$GREETING/$RGYM_TEST_SECRET"; command -v sh', timeout=5)
+        assert result.output.startswith("hi/\n/")
+        result = await sandbox.run(
+            ["sh", "-c", 'echo "$GREETING $EXTRA"'], timeout=5, env={"EXTRA": "x"}
+        )
+        assert result.output == "hi x\n"
+
+
+async def test_file_round_trip_is_byte_exact(sandbox: LocalSandbox) -> None:
+    data = bytes(range(256)) * 3
+    await sandbox.write_file("a/b/c.bin", data)
+    assert await sandbox.read_file("a/b/c.bin") == data
+    assert await sandbox.read_file(f"{sandbox.workdir}/a/b/c.bin") == data
+    result = await sandbox.exec("wc -c < a/b/c.bin", timeout=5)
+    assert result.output == "768\n"
+
+
+async def test_file_written_by_the_shell_can_be_read(sandbox: LocalSandbox) -> None:
+    await sandbox.exec("printf 'x\\000y' > out.bin", timeout=5)
+    assert await sandbox.read_file("out.bin") == b"x\x00y"
+
+
+async def test_file_errors_are_stdlib_errors(sandbox: LocalSandbox) -> None:
+    with pytest.raises(FileNotFoundError):
+        await sandbox.read_file("missing.txt")
+    await sandbox.write_file("dir/file", b"")
+    with pytest.raises(IsADirectoryError):
+        await sandbox.read_file("dir")
+    with pytest.raises(IsADirectoryError):
+        await sandbox.write_file("dir", b"x")
+
+
+def make_tree(root: Path) -> Path:
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "top.txt").write_text("top")
+    (root / "src" / "pkg" / "inner.txt").write_text("inner")
+    (root / "src" / "link").symlink_to("top.txt")
+    return root / "src"
+
+
+async def test_upload_copies_a_directory_s_contents(sandbox: LocalSandbox, tmp_path: Path) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    await sandbox.upload(source, "data")
+    result = await sandbox.exec(
+        "cat data/top.txt data/pkg/inner.txt; readlink data/link", timeout=5
+    )
+    assert result.output == "topinnertop.txt\n"
+    await sandbox.exec("echo more > data/new.txt", timeout=5)
+    assert await sandbox.read_file("data/new.txt") == b"more\n"
+
+
+async def test_upload_read_only_drops_write_permission(
+    sandbox: LocalSandbox, tmp_path: Path
+) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    await sandbox.upload(source, "data", read_only=True)
+    data = anyio.Path(sandbox.workdir) / "data"
+    for path in (data, data / "top.txt", data / "pkg", data / "pkg" / "inner.txt"):
+        assert stat.S_IMODE((await path.stat()).st_mode) & 0o222 == 0, path
+    assert (await anyio.Path(source / "top.txt").stat()).st_mode & stat.S_IWUSR
+    await sandbox.remove("data")
+    assert not await data.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+async def test_upload_read_only_refuses_writes_from_the_shell(
+    sandbox: LocalSandbox, tmp_path: Path
+) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    await sandbox.upload(source, "data", read_only=True)
+    result = await sandbox.exec("echo x > data/top.txt || echo x > data/new.txt", timeout=5)
+    assert result.exit_code == 1
+    assert await sandbox.read_file("data/top.txt") == b"top"
+
+
+async def test_upload_of_a_missing_directory_fails(sandbox: LocalSandbox, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        await sandbox.upload(tmp_path / "nope", "data")
+    await anyio.Path(tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError):
+        await sandbox.upload(tmp_path / "file", "data")
+
+
+async def test_remove_files_trees_and_missing_paths(sandbox: LocalSandbox) -> None:
+    await sandbox.write_file("t/a/b.txt", b"b")
+    await sandbox.write_file("f.txt", b"f")
+    await sandbox.exec("chmod 000 t/a", timeout=5)
+    await sandbox.remove("t")
+    await sandbox.remove("f.txt")
+    await sandbox.remove("never-there")
+    result = await sandbox.exec("ls -A", timeout=5)
+    assert result.output == ""
+
+
+async def test_exec_timeout_keeps_the_sandbox_usable(sandbox: LocalSandbox) -> None:
+    started = anyio.current_time()
+    result = await sandbox.exec("cd /tmp; sleep 30", timeout=0.3)
+    assert anyio.current_time() - started < 2
+    assert (result.timed_out, result.exit_code) == (True, 137)
+    assert (await sandbox.exec("pwd", timeout=5)).output == "/tmp\n"
+
+
+async def test_run_is_outside_the_shell_session(sandbox: LocalSandbox) -> None:
+    await sandbox.exec("cd /; X=1", timeout=5)
+    await sandbox.write_file("sub/marker", b"")
+    result = await sandbox.run(["sh", "-c", 'pwd; echo "x$X"; ls; exit 4'], timeout=5)
+    assert (result.exit_code, result.output) == (4, f"{sandbox.workdir}\nx\nsub\n")
+    result = await sandbox.run(["ls"], timeout=5, cwd="sub")
+    assert result.output == "marker\n"
+
+
+async def test_run_timeout_kills_the_whole_group(sandbox: LocalSandbox) -> None:
+    script = "sleep 30 & echo $! > child.pid; wait"
+    started = anyio.current_time()
+    result = await sandbox.run(["sh", "-c", script], timeout=0.3)
+    assert anyio.current_time() - started < 2
+    assert (result.exit_code, result.timed_out) == (137, True)
+    child = int(await sandbox.read_file("child.pid"))
+    assert await eventually_dead(child)
+
+
+async def test_run_leaves_nothing_of_its_group_behind(sandbox: LocalSandbox) -> None:
+    script = "sleep 30 >/dev/null 2>&1 & echo $! > child.pid"
+    result = await sandbox.run(["sh", "-c", script], timeout=5)
+    assert (result.exit_code, result.timed_out) == (0, False)
+    assert await eventually_dead(int(await sandbox.read_file("child.pid")))
+
+
+async def test_run_output_is_capped(tmp_path: Path) -> None:
+    async with await open_local_sandbox(root=tmp_path, output_cap=10) as sandbox:
+        result = await sandbox.run(["seq", "1", "1000"], timeout=5)
+        expected = "1\n2\n3\n[... 3883 bytes omitted ...]\n1000\n"
+        assert re.fullmatch(re.escape(expected), result.output)
+        assert result.truncated
+
+
+async def test_run_of_a_missing_program_is_a_result(sandbox: LocalSandbox) -> None:
+    result = await sandbox.run(["no-such-program-x"], timeout=5)
+    assert result.exit_code == 127
+    assert re.fullmatch(
+        r"\[Errno 2\] No such file or directory: 'no-such-program-x'\n", result.output
+    )
+    await sandbox.write_file("plain.sh", b"echo hi\n")
+    result = await sandbox.run(["./plain.sh"], timeout=5)
+    assert result.exit_code == 126
+    assert re.fullmatch(r"\[Errno 13\] Permission denied: '\./plain\.sh'\n", result.output)
+
+
+async def test_aclose_kills_background_processes_and_removes_the_directory(
+    sandbox: LocalSandbox,
+) -> None:
+    result = await sandbox.exec("sleep 1000 & echo $!; (sleep 1000 &) ; true", timeout=5)
+    pid = int(result.output)
+    assert await alive(pid)
+    root = anyio.Path(sandbox.workdir).parent
+    await sandbox.aclose()
+    assert await eventually_dead(pid)
+    assert not await root.exists()
+
+
+async def test_aclose_ends_a_run_in_flight(sandbox: LocalSandbox) -> None:
+    errors: list[SandboxClosedError] = []
+
+    async def run() -> None:
+        try:
+            await sandbox.run(["sleep", "30"], timeout=60)
+        except SandboxClosedError as exc:
+            errors.append(exc)
+
+    started = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await anyio.sleep(0.1)
+        await sandbox.aclose()
+    assert anyio.current_time() - started < 2
+    assert len(errors) == 1
+
+
+async def test_use_after_close_raises(sandbox: LocalSandbox, tmp_path: Path) -> None:
+    await sandbox.aclose()
+    await sandbox.aclose()
+    calls = [
+        sandbox.exec("echo", timeout=1),
+        sandbox.run(["true"], timeout=1),
+        sandbox.read_file("x"),
+        sandbox.write_file("x", b""),
+        sandbox.upload(tmp_path, "x"),
+        sandbox.remove("x"),
+    ]
+    for call in calls:
+        with pytest.raises(SandboxClosedError, match=f"^{CLOSED}$"):
+            await call

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from researchgym.errors import DatabaseLockedError, StorageError
+from researchgym.storage import SCHEMAS, DuckDBSink, TableName, open_database
+from tests.storage.tables import (
+    actual_columns,
+    expected_columns,
+    read_back,
+    sample_batch,
+    sample_rows,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.storage.conftest import Held
+
+
+def test_opening_creates_the_folder_and_every_table(tmp_path: Path) -> None:
+    path = tmp_path / "runs" / "deeper" / "researchgym.duckdb"
+    DuckDBSink(path).close()
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table in SCHEMAS:
+            assert actual_columns(con, table) == expected_columns(table)
+            not_null = con.execute(
+                "SELECT column_name FROM duckdb_columns() "
+                "WHERE table_name = ? AND NOT is_nullable ORDER BY column_index",
+                [table],
+            ).fetchall()
+            assert [name for (name,) in not_null] == [
+                field.name for field in SCHEMAS[table] if not field.nullable
+            ]
+
+
+@pytest.mark.parametrize("table", list(SCHEMAS))
+def test_every_table_round_trips(tmp_path: Path, table: TableName) -> None:
+    path = tmp_path / "db.duckdb"
+    sink = DuckDBSink(path)
+    sink.write(table, sample_batch(table))
+    sink.close()
+    with open_database(path) as con:
+        assert read_back(con, table) == sample_rows(table)
+        assert actual_columns(con, table) == expected_columns(table)
+
+
+def test_reopening_keeps_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "db.duckdb"
+    for _ in range(2):
+        sink = DuckDBSink(path)
+        sink.write("scores", sample_batch("scores"))
+        sink.close()
+    with open_database(path) as con:
+        assert len(read_back(con, "scores")) == 4
+
+
+def test_a_batch_that_breaks_a_constraint_is_not_stored_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "db.duckdb"
+    sink = DuckDBSink(path)
+    rows = sample_rows("events")
+    rows[1]["kind"] = None
+    batch = pa.Table.from_pylist(rows, schema=SCHEMAS["events"])
+    with pytest.raises(StorageError, match=r"^Cannot store 2 rows in table 'events' of .*NOT NULL"):
+        sink.write("events", batch)
+    sink.close()
+    with open_database(path) as con:
+        assert read_back(con, "events") == []
+
+
+def test_writing_after_close_raises_storage_error(tmp_path: Path) -> None:
+    sink = DuckDBSink(tmp_path / "db.duckdb")
+    sink.close()
+    sink.close()
+    with pytest.raises(StorageError, match=r"^Cannot store 2 rows in table 'runs'"):
+        sink.write("runs", sample_batch("runs"))
+
+
+def test_a_file_held_by_another_process_raises_database_locked_error(
+    held_database: Held,
+) -> None:
+    with pytest.raises(DatabaseLockedError) as caught:
+        DuckDBSink(held_database.path)
+    assert caught.value.holder == f"PID {held_database.pid}"
+    assert re.fullmatch(
+        re.escape(
+            f"The database {held_database.path} is in use by another process "
+            f"(PID {held_database.pid}). Wait for that run to finish, or pass another "
+            "database with --db."
+        ),
+        str(caught.value),
+    )
+
+
+def test_a_corrupt_file_raises_storage_error(corrupt_database: Path) -> None:
+    with pytest.raises(StorageError) as caught:
+        DuckDBSink(corrupt_database)
+    assert re.fullmatch(
+        re.escape(
+            f"The file {corrupt_database} is not a readable DuckDB database. Move it away, or "
+            "pass another database with --db."
+        ),
+        str(caught.value),
+    )
+    assert isinstance(caught.value.__cause__, duckdb.Error)
+
+
+def test_a_folder_that_cannot_be_created_raises_storage_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(
+        StorageError, match=rf"^Cannot create the folder {re.escape(str(tmp_path))}"
+    ):
+        DuckDBSink(tmp_path / "file" / "db.duckdb")

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from researchgym.errors import TaskSpecError, UnknownComponentError
+from researchgym.tasks import BUILTIN_DIR, builtin_task_ids, load_task, resolve_task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+
+def valid_spec() -> dict[str, Any]:
+    return {
+        "id": "toy",
+        "name": "Toy",
+        "domain": "testing",
+        "description": "Make answer.txt say 42.",
+        "metric": {"name": "Score", "direction": "max"},
+        "baseline": {"score": 0.0, "commands": ["echo 0 > answer.txt"]},
+        "submission": {"kind": "predictions", "path": "answer.txt"},
+        "evaluation": {"command": ["python3", "evaluate.py"], "timeout": 30},
+    }
+
+
+def make_task(
+    root: Path,
+    edit: Callable[[dict[str, Any]], object] = lambda spec: None,
+    *,
+    folders: tuple[str, ...] = ("workspace", "eval"),
+    text: str | None = None,
+) -> Path:
+    """Write a task folder; ``edit`` mutates the spec, ``text`` replaces task.yaml outright."""
+    root.mkdir(parents=True, exist_ok=True)
+    spec = valid_spec()
+    edit(spec)
+    (root / "task.yaml").write_text(text if text is not None else yaml.safe_dump(spec))
+    for folder in folders:
+        (root / folder).mkdir(exist_ok=True)
+    if "eval" in folders:
+        (root / "eval" / "evaluate.py").write_text("")
+    return root
+
+
+def test_valid_task_loads(tmp_path: Path) -> None:
+    task = load_task(make_task(tmp_path / "toy"))
+    assert task.spec.id == "toy"
+    assert task.spec.metric.direction == "max"
+    assert task.workspace_dir == tmp_path / "toy" / "workspace"
+    assert task.spec.timeouts.command == 300.0  # default
+
+
+def expect(path: Path, key: str | None, problem: str) -> str:
+    where = f"{path}: key '{key}'" if key else str(path)
+    return "^" + re.escape(f"Broken task: {where}: {problem}") + "$"
+
+
+def test_missing_key_names_file_and_key(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", lambda s: s["metric"].pop("direction"))
+    with pytest.raises(
+        TaskSpecError, match=expect(root / "task.yaml", "metric.direction", "is missing")
+    ) as info:
+        load_task(root)
+    assert (info.value.path, info.value.key) == (root / "task.yaml", "metric.direction")
+
+
+def test_mistyped_key_suggests_the_right_one(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", lambda s: s.update(descripton=s.pop("description")))
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(
+            root / "task.yaml", "descripton", "is not a known key (did you mean 'description'?)"
+        ),
+    ):
+        load_task(root)
+    root2 = make_task(tmp_path / "t2", lambda s: s["metric"].update(nmae="x"))
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(
+            root2 / "task.yaml", "metric.nmae", "is not a known key (did you mean 'name'?)"
+        ),
+    ):
+        load_task(root2)
+
+
+def test_wrong_value_is_quoted(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", lambda s: s["metric"].update(direction="up"))
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(
+            root / "task.yaml", "metric.direction", "Input should be 'max' or 'min' (found 'up')"
+        ),
+    ):
+        load_task(root)
+
+
+def test_bad_id_is_refused(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", lambda s: s.update(id="Has Spaces"))
+    with pytest.raises(TaskSpecError, match=r"key 'id'"):
+        load_task(root)
+
+
+def test_not_yaml(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", text="id: [unclosed\n")
+    with pytest.raises(
+        TaskSpecError, match="^" + re.escape(f"Broken task: {root / 'task.yaml'}: not valid YAML")
+    ):
+        load_task(root)
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", text="- a\n- b\n")
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(
+            root / "task.yaml", None, "expected a mapping of keys to values at the top level"
+        ),
+    ):
+        load_task(root)
+
+
+def test_missing_task_yaml(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(
+            tmp_path / "empty" / "task.yaml", None, "no such file; a task folder needs a task.yaml"
+        ),
+    ):
+        load_task(tmp_path / "empty")
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", folders=("eval",))
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(root / "workspace", None, "the task has no workspace/ folder; create it"),
+    ):
+        load_task(root)
+
+
+def test_missing_evaluator_script(tmp_path: Path) -> None:
+    root = make_task(
+        tmp_path / "t", lambda s: s["evaluation"].update(command=["python3", "score.py"])
+    )
+    with pytest.raises(
+        TaskSpecError,
+        match=expect(root / "task.yaml", "evaluation.command", "eval/score.py does not exist"),
+    ):
+        load_task(root)
+
+
+def test_resolve_builtin_and_folder(tmp_path: Path) -> None:
+    assert "prisoners_dilemma" in builtin_task_ids()
+    assert resolve_task("prisoners_dilemma").root == BUILTIN_DIR / "prisoners_dilemma"
+    folder = make_task(tmp_path / "toy")
+    assert resolve_task(str(folder)).spec.id == "toy"
+
+
+def test_resolve_unknown_lists_builtins() -> None:
+    with pytest.raises(
+        UnknownComponentError,
+        match=r"^Unknown task \(built-in id or task folder\) 'nope'\. "
+        r"Choose one of: .*prisoners_dilemma.*\.$",
+    ):
+        resolve_task("nope")
+
+
+@pytest.mark.parametrize("task_id", builtin_task_ids())
+def test_every_builtin_task_loads_and_keeps_eval_out_of_the_workspace(task_id: str) -> None:
+    task = resolve_task(task_id)
+    assert task.spec.id == task_id == task.root.name
+    workspace_files = {p.name for p in task.workspace_dir.rglob("*")}
+    eval_files = {p.name for p in task.eval_dir.rglob("*") if p.is_file()}
+    assert eval_files and not (eval_files & workspace_files)
