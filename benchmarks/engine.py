@@ -2,9 +2,10 @@
 
 64 episodes run at once; each agent sends 50 `echo` commands and then submits, and every
 event (bus messages, tool calls, scores) is stored in a DuckDB file. Reports steps per
-second over the whole run (sandbox start-up, evaluation and the final flush included) and
-the engine's CPU time per step (this process: event loop, recorder and writer threads; the
-bash processes are not counted).
+second over the whole run (sandbox start-up, evaluation and the final flush included), the
+same from the first step to the last (the stepping rate, without start-up and close-down),
+and the engine's CPU time per step (this process: event loop, recorder and writer threads;
+the bash processes are not counted).
 
     .venv/bin/python benchmarks/engine.py [--episodes 64] [--commands 50] [--backend asyncio]
 """
@@ -78,14 +79,20 @@ def main() -> None:
                 con,
                 "SELECT (SELECT count(*) FROM tool_calls) AS steps, "
                 "(SELECT count(*) FROM events) AS events, "
-                "(SELECT count(*) FROM episodes WHERE exit_status = 'submitted') AS submitted",
+                "(SELECT count(*) FROM episodes WHERE exit_status = 'submitted') AS submitted, "
+                "(SELECT epoch(max(started_at)) - epoch(min(started_at)) + "
+                "     arg_max(duration_s, started_at) FROM tool_calls) AS stepping_s, "
+                "(SELECT epoch(min(t.started_at)) - epoch(min(r.started_at)) "
+                "     FROM tool_calls t, runs r) AS setup_s",
             ).to_pylist()[0]
     expected_steps = args.episodes * (args.commands + 1)
     assert counts["steps"] == expected_steps, counts
     assert counts["submitted"] == args.episodes, counts
     steps = counts["steps"]
     table = Table(title=f"Engine: {args.episodes} episodes x {args.commands} echo ({args.backend})")
-    for column in ("steps", "events stored", "wall s", "steps/s", "engine CPU/step"):
+    columns = ("steps", "events stored", "wall s", "steps/s", "engine CPU/step", "first step at s")
+    columns += ("steps/s from first to last step",)
+    for column in columns:
         table.add_column(column, justify="right")
     table.add_row(
         f"{steps:,}",
@@ -93,6 +100,8 @@ def main() -> None:
         f"{wall:.2f}",
         f"{steps / wall:,.0f}",
         f"{cpu / steps * 1e6:,.0f} µs",
+        f"{counts['setup_s']:.2f}",
+        f"{steps / counts['stepping_s']:,.0f}",
     )
     Console().print(table)
 

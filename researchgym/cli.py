@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
+import pyarrow as pa
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,8 +24,6 @@ from rich.table import Table
 from researchgym.errors import ResearchGymError
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from researchgym.config import RunConfig
     from researchgym.engine import Runner
 
@@ -110,33 +110,29 @@ def _run_with_progress(cfg: RunConfig) -> None:
             errors.print("Cancelled. Everything recorded so far is stored.")
             raise typer.Exit(130) from None
     stats = runner.statistics()
-    console.print(
-        f"{stats.done} episodes, {stats.failed} failed, {stats.steps} steps. "
-        f"See them with: researchgym report --db {cfg.storage.path}"
-    )
+    console.print(f"{stats.done} episodes ({stats.failed} failed), {stats.steps} steps.")
+    console.print(f"Report: researchgym report --db {cfg.storage.path}", soft_wrap=True)
 
 
 async def _run_and_watch(runner: Runner, progress: Progress, bar: Any) -> None:
+    started = time.monotonic()
     async with anyio.create_task_group() as tg:
         tg.start_soon(_watch, runner, progress, bar)
         await runner.run()
         tg.cancel_scope.cancel()
-    _show(runner, progress, bar, time.monotonic(), 0)
+    _show(runner, progress, bar, runner.statistics().steps / (time.monotonic() - started))
 
 
 async def _watch(runner: Runner, progress: Progress, bar: Any) -> None:
-    started = time.monotonic()
-    last_steps, last_time = 0, started
+    last_steps, last_time = 0, time.monotonic()
     while True:
         await anyio.sleep(0.25)
-        now = time.monotonic()
-        steps = runner.statistics().steps
-        rate = (steps - last_steps) / (now - last_time)
+        now, steps = time.monotonic(), runner.statistics().steps
+        _show(runner, progress, bar, (steps - last_steps) / (now - last_time))
         last_steps, last_time = steps, now
-        _show(runner, progress, bar, now, rate)
 
 
-def _show(runner: Runner, progress: Progress, bar: Any, now: float, rate: float) -> None:
+def _show(runner: Runner, progress: Progress, bar: Any, rate: float) -> None:
     s = runner.statistics()
     detail = f"running {s.running}  failed {s.failed}  steps {s.steps}  {rate:,.0f} steps/s"
     progress.update(bar, total=s.episodes or None, completed=s.done, detail=detail)
@@ -187,7 +183,15 @@ def _print_table(table: pa.Table, format: Format) -> None:
 
         pyarrow.csv.write_csv(table, sys.stdout.buffer)
     else:
-        out = Table(*table.column_names, show_lines=False)
+        out = Table(box=box.SIMPLE_HEAD)
+        for field in table.schema:
+            # One word per header line, and no value cut short: narrow terminals wrap cells.
+            numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+            out.add_column(
+                field.name.replace("_", "\n"),
+                overflow="fold",
+                justify="right" if numeric else "left",
+            )
         for row in rows:
             out.add_row(*(_cell(v) for v in row.values()))
         console.print(out)
@@ -198,14 +202,26 @@ def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.4g}"
     return str(value)
 
 
 def main() -> None:
     """Entry point of the ``researchgym`` and ``rgym`` commands."""
+    failed: list[ResearchGymError] = []
     try:
         app()
-    except ResearchGymError as e:
-        errors.print(f"[bold red]error:[/] {e}", highlight=False)
+    except* ResearchGymError as group:  # task groups wrap errors; a user's error is one line
+        failed = _leaves(group)
+    for error in failed:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+    if failed:
         sys.exit(1)
+
+
+def _leaves(group: BaseExceptionGroup[ResearchGymError]) -> list[ResearchGymError]:
+    return [
+        leaf
+        for e in group.exceptions
+        for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])
+    ]

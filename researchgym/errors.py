@@ -95,7 +95,7 @@ class SandboxClosedError(SandboxError):
     """A sandbox was used after it was closed."""
 
     def __init__(self) -> None:
-        super().__init__("The sandbox is closed; open a new one with open_sandbox().")
+        super().__init__("The sandbox is closed; open a new one.")
 
 
 class SandboxBrokenError(SandboxError):

@@ -102,6 +102,14 @@ class Sandbox(ABC):
         """
 
     @abstractmethod
+    async def exists(self, path: str) -> bool:
+        """Return True if a file or directory exists at ``path``.
+
+        Raises:
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
     async def write_file(self, path: str, data: bytes) -> None:
         """Write a file, creating its parent directories.
 

@@ -158,6 +158,15 @@ class LocalSandbox(Sandbox):
         self._check_open()
         return await anyio.to_thread.run_sync(self._resolve(path).read_bytes)
 
+    async def exists(self, path: str) -> bool:
+        """Return True if a file or directory exists; see ``Sandbox.exists``.
+
+        Raises:
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        return await anyio.to_thread.run_sync(os.path.lexists, self._resolve(path))
+
     async def write_file(self, path: str, data: bytes) -> None:
         """Write a file, creating its parent directories; see ``Sandbox.write_file``.
 

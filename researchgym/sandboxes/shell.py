@@ -14,7 +14,7 @@ async with await ShellSession.open(spawn) as session:
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import TYPE_CHECKING, Protocol, Self, TypeAlias
 
 import anyio
@@ -58,7 +58,7 @@ __all__ = [
 # - `</dev/null` keeps a command that reads stdin (`cat`, a bare `python3`) from eating the
 #   framed lines queued behind it. `eval` runs in the shell itself, so state persists.
 # - `builtin` keeps a function the agent named `eval` or `printf` from hijacking the frame.
-# - <MARK> is `__RGYM_<uuid4 hex>__:`, new for every command: output cannot contain it by
+# - <MARK> is `__RGYM_<32 random hex digits>__:`, new for every command: output cannot contain it by
 #   chance, and a late marker of an earlier command can never end a later one.
 #
 # Reading: chunks go through `_Reply.feed`, which looks for b"\n" + MARK, keeping the last
@@ -279,7 +279,7 @@ class ShellSession:
             raise SandboxBrokenError(self._broken)
 
     async def _exec_framed(self, command: str, timeout: float) -> ExecResult:
-        marker = f"__RGYM_{uuid.uuid4().hex}__:"
+        marker = f"__RGYM_{os.urandom(16).hex()}__:"
         reply = _Reply(marker, CappedOutput(self._output_cap))
         if self._leftover:
             reply.feed(self._leftover)

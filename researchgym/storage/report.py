@@ -1,9 +1,11 @@
 """The run report: per task and agent, the best scores, steps and exit statuses.
 
-Best attempt is the best score logged by any validate or submission of any episode; best
-submission is the best, over episodes, of each episode's last logged score (the MLGym
-paper's definitions, over every attempt of the selected runs). Episodes with no score do not
-count towards either.
+One row per task and agent: the metric (with ↑ if higher is better, ↓ if lower), the
+number of episodes, the best attempt (the best score logged by any validate or submission of
+any episode), the best submission (the best, over episodes, of each episode's last logged
+score; both as the MLGym paper defines them, over every attempt of the selected runs), the
+task's baseline, the mean steps per episode and how the episodes ended. Episodes with no
+score count towards neither score.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ __all__ = ["latest_run_id", "report"]
 
 _REPORT_SQL = """
 WITH per_episode AS (
-    SELECT e.task_id, e.agent, e.direction, e.baseline, e.steps, e.exit_status,
+    SELECT e.task_id, e.agent, e.metric, e.direction, e.baseline, e.steps, e.exit_status,
            CASE e.direction WHEN 'max' THEN max(s.score) ELSE min(s.score) END AS best,
            arg_max(s.score, s.seq) AS last
     FROM episodes e LEFT JOIN scores s USING (run_id, episode_id)
     WHERE e.run_id IN (SELECT unnest($runs))
-    GROUP BY e.run_id, e.episode_id, e.task_id, e.agent, e.direction, e.baseline, e.steps,
-             e.exit_status
+    GROUP BY e.run_id, e.episode_id, e.task_id, e.agent, e.metric, e.direction, e.baseline,
+             e.steps, e.exit_status
 ),
 statuses AS (
     SELECT task_id, agent,
@@ -36,14 +38,15 @@ statuses AS (
 )
 SELECT p.task_id AS task,
        p.agent,
+       any_value(p.metric) || CASE any_value(p.direction) WHEN 'max' THEN ' ↑' ELSE ' ↓' END
+           AS metric,
        count(*) AS episodes,
        CASE any_value(p.direction) WHEN 'max' THEN max(p.best) ELSE min(p.best) END
            AS best_attempt,
        CASE any_value(p.direction) WHEN 'max' THEN max(p.last) ELSE min(p.last) END
            AS best_submission,
        any_value(p.baseline) AS baseline,
-       any_value(p.direction) AS direction,
-       round(avg(p.steps), 1) AS mean_steps,
+       round(avg(p.steps), 1) AS steps,
        any_value(st.statuses) AS exit_statuses
 FROM per_episode p JOIN statuses st USING (task_id, agent)
 GROUP BY p.task_id, p.agent

@@ -48,8 +48,7 @@ async def evaluate(task: Task, sandbox: Sandbox) -> EvaluationResult:
         SandboxError: If the sandbox itself fails (not the submission).
     """
     submission = str(sandbox.workdir / task.spec.submission.path)
-    check = await sandbox.run(["test", "-e", submission], timeout=30)
-    if check.exit_code != 0:
+    if not await sandbox.exists(submission):
         return _failure(
             "submission_not_found",
             f"{task.spec.submission.path} does not exist in the workspace; create it first.",

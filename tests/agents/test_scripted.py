@@ -9,8 +9,11 @@ async def test_scripted_agent_plays_its_script_then_submits() -> None:
     assert [await agent.act(f"obs {i}") for i in range(4)] == ["ls", "cat x", "submit", "submit"]
 
 
+TASK = resolve_task("prisoners_dilemma").spec
+
+
 async def test_baseline_agent_runs_the_baseline_then_validates_and_submits() -> None:
-    task = resolve_task("prisoners_dilemma").spec
+    task = TASK
     agent = BaselineAgent(task)
     actions = [await agent.act("obs") for _ in range(len(task.baseline.commands) + 2)]
     assert actions == [*task.baseline.commands, "validate", "submit"]

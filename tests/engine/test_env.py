@@ -18,7 +18,7 @@ from researchgym.engine import (
 )
 from researchgym.sandboxes import open_local_sandbox
 from researchgym.storage import Sink, TableName, open_writer
-from researchgym.tasks import load_task
+from researchgym.tasks import Task, load_task
 from tests.tasks.test_evaluator import SCORE_ANSWER
 from tests.tasks.test_loader import make_task
 
@@ -41,10 +41,14 @@ class MemorySink(Sink):
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[ResearchEnv]:
+def task(tmp_path: Path) -> Task:
     root = make_task(tmp_path / "toy")
     (root / "eval" / "evaluate.py").write_text(SCORE_ANSWER)
-    task = load_task(root)
+    return load_task(root)
+
+
+@pytest.fixture
+async def env(task: Task) -> AsyncIterator[ResearchEnv]:
     async with (
         open_writer(MemorySink()) as writer,
         await open_local_sandbox() as sandbox,

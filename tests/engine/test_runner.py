@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 
 from researchgym.agents import agent
@@ -11,6 +12,7 @@ from researchgym.config import RunConfig, run_config
 from researchgym.engine import Runner
 from researchgym.errors import ConfigError, TaskSpecError, UnknownComponentError
 from researchgym.storage import open_database, query
+from researchgym.tasks import resolve_task
 from tests.tasks.test_evaluator import SCORE_ANSWER
 from tests.tasks.test_loader import make_task
 
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from researchgym.tasks import TaskSpec
+
+
+PD = resolve_task("prisoners_dilemma").spec
 
 
 class Crashing:
@@ -41,10 +46,14 @@ def config(tmp_path: Path, **data: Any) -> RunConfig:
     return run_config(data)
 
 
-def sql(cfg: RunConfig, statement: str) -> list[dict[str, Any]]:
+def _sql(cfg: RunConfig, statement: str) -> list[dict[str, Any]]:
     with open_database(cfg.storage.path) as con:
         rows: list[dict[str, Any]] = query(con, statement).to_pylist()
         return rows
+
+
+async def sql(cfg: RunConfig, statement: str) -> list[dict[str, Any]]:
+    return await anyio.to_thread.run_sync(_sql, cfg, statement)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -52,11 +61,11 @@ async def test_baseline_run_is_stored_and_counts_back(tmp_path: Path) -> None:
     cfg = config(tmp_path, tasks=["prisoners_dilemma"], attempts=2)
     outcomes = await Runner(cfg).run()
     assert sorted(o.exit_status for o in outcomes) == ["submitted", "submitted"]
-    steps = len(resolve_baseline_commands()) + 2  # baseline commands, validate, submit
-    assert sql(cfg, "SELECT run_id, status, episodes FROM runs") == [
+    steps = len(PD.baseline.commands) + 2  # baseline commands, validate, submit
+    assert await sql(cfg, "SELECT run_id, status, episodes FROM runs") == [
         {"run_id": cfg.run_id, "status": "completed", "episodes": 2}
     ]
-    episodes = sql(
+    episodes = await sql(
         cfg, "SELECT task_id, agent, attempt, exit_status, steps FROM episodes ORDER BY attempt"
     )
     assert episodes == [
@@ -78,44 +87,33 @@ async def test_baseline_run_is_stored_and_counts_back(tmp_path: Path) -> None:
         "episode_start": 1,
         "episode_end": 1,
     }
-    kinds = sql(cfg, "SELECT kind, count(*) / 2 AS n FROM events GROUP BY kind")
+    kinds = await sql(cfg, "SELECT kind, count(*) / 2 AS n FROM events GROUP BY kind")
     assert {r["kind"]: r["n"] for r in kinds} == per_episode
-    assert (
-        sql(cfg, "SELECT count(*) AS n FROM messages WHERE delivered")[0]["n"]
-        == 2 * per_episode["message"]
-    )
-    scores = sql(cfg, "SELECT kind, score, baseline FROM scores ORDER BY episode_id, seq")
-    baseline = resolve_baseline_score()
+    assert (await sql(cfg, "SELECT count(*) AS n FROM messages WHERE delivered"))[0][
+        "n"
+    ] == 2 * per_episode["message"]
+    scores = await sql(cfg, "SELECT kind, score, baseline FROM scores ORDER BY episode_id, seq")
+    baseline = PD.baseline.score
     assert scores == [
         {"kind": k, "score": pytest.approx(baseline), "baseline": baseline}
         for k in ("validate", "submit") * 2
     ]
     # seq numbers are a gapless timeline per episode, and typed rows point into it
-    gaps = sql(cfg, "SELECT episode_id, max(seq) - count(*) AS gap FROM events GROUP BY episode_id")
+    gaps = await sql(
+        cfg, "SELECT episode_id, max(seq) - count(*) AS gap FROM events GROUP BY episode_id"
+    )
     assert all(r["gap"] == 0 for r in gaps)
-    orphans = sql(
+    orphans = await sql(
         cfg,
         "SELECT count(*) AS n FROM tool_calls t ANTI JOIN events e USING (run_id, episode_id, seq)",
     )
     assert orphans == [{"n": 0}]
-    replies = sql(
+    replies = await sql(
         cfg,
         "SELECT count(*) AS n FROM messages r JOIN messages q "
         "ON r.correlation_id = q.message_id AND r.sender = q.recipient",
     )
     assert replies == [{"n": 2 * steps + 4}]
-
-
-def resolve_baseline_commands() -> list[str]:
-    from researchgym.tasks import resolve_task
-
-    return resolve_task("prisoners_dilemma").spec.baseline.commands
-
-
-def resolve_baseline_score() -> float:
-    from researchgym.tasks import resolve_task
-
-    return resolve_task("prisoners_dilemma").spec.baseline.score
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -138,7 +136,7 @@ async def test_failing_episodes_are_recorded_and_the_others_go_on(tmp_path: Path
     )
     outcomes = await Runner(cfg).run()
     assert len(outcomes) == 4
-    rows = sql(cfg, "SELECT agent, exit_status, error, steps FROM episodes ORDER BY agent")
+    rows = await sql(cfg, "SELECT agent, exit_status, error, steps FROM episodes ORDER BY agent")
     assert rows == [
         {
             "agent": "idle",
@@ -161,11 +159,11 @@ async def test_failing_episodes_are_recorded_and_the_others_go_on(tmp_path: Path
             "steps": 0,
         },
     ]
-    timed_out = sql(
+    timed_out = await sql(
         cfg, "SELECT command, timed_out FROM tool_calls WHERE agent = 'agent' AND timed_out"
     )
     assert timed_out == [{"command": "sleep 60", "timed_out": True}]
-    assert sql(cfg, "SELECT score FROM scores") == [{"score": 5.0}]
+    assert await sql(cfg, "SELECT score FROM scores") == [{"score": 5.0}]
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -182,7 +180,9 @@ async def test_step_limit_autosubmits(tmp_path: Path) -> None:
     )
     [outcome] = await Runner(cfg).run()
     assert (outcome.exit_status, outcome.steps) == ("autosubmission (max_steps)", 3)
-    assert sql(cfg, "SELECT kind, score FROM scores") == [{"kind": "autosubmit", "score": 4.0}]
+    assert await sql(cfg, "SELECT kind, score FROM scores") == [
+        {"kind": "autosubmit", "score": 4.0}
+    ]
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -194,11 +194,10 @@ async def test_parquet_storage_reads_back_the_same(tmp_path: Path) -> None:
         storage={"format": "parquet", "path": tmp_path / "pq"},
     )
     await Runner(cfg).run()
-    assert sql(cfg, "SELECT exit_status FROM episodes") == [{"exit_status": "submitted"}]
-    assert (
-        sql(cfg, "SELECT count(*) AS n FROM tool_calls")[0]["n"]
-        == len(resolve_baseline_commands()) + 2
-    )
+    assert await sql(cfg, "SELECT exit_status FROM episodes") == [{"exit_status": "submitted"}]
+    assert (await sql(cfg, "SELECT count(*) AS n FROM tool_calls"))[0]["n"] == len(
+        PD.baseline.commands
+    ) + 2
     assert list((tmp_path / "pq" / "events").iterdir()) == [
         tmp_path / "pq" / "events" / f"run_id={cfg.run_id}"
     ]

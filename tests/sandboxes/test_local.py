@@ -15,7 +15,7 @@ from researchgym.sandboxes import LocalSandbox, open_local_sandbox
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-CLOSED = re.escape("The sandbox is closed; open a new one with open_sandbox().")
+CLOSED = re.escape("The sandbox is closed; open a new one.")
 
 
 @pytest.fixture
@@ -88,6 +88,16 @@ async def test_file_errors_are_stdlib_errors(sandbox: LocalSandbox) -> None:
         await sandbox.read_file("dir")
     with pytest.raises(IsADirectoryError):
         await sandbox.write_file("dir", b"x")
+
+
+async def test_exists_sees_files_directories_and_dangling_links(sandbox: LocalSandbox) -> None:
+    assert not await sandbox.exists("made/later.txt")
+    await sandbox.exec("mkdir made && touch made/later.txt && ln -s nowhere made/link", timeout=5)
+    for path in ("made", "made/later.txt", "made/link", f"{sandbox.workdir}/made/later.txt"):
+        assert await sandbox.exists(path), path
+    await sandbox.aclose()
+    with pytest.raises(SandboxClosedError):
+        await sandbox.exists("made")
 
 
 def make_tree(root: Path) -> Path:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 
 from researchgym.sandboxes import LocalSandbox, open_local_sandbox
@@ -20,6 +21,13 @@ def toy_task(root: Path, evaluator: str) -> Task:
     return load_task(root)
 
 
+async def load(root: Path, evaluator: str = "") -> Task:
+    """toy_task, or load_task if ``evaluator`` is empty, off the event loop."""
+    if evaluator:
+        return await anyio.to_thread.run_sync(toy_task, root, evaluator)
+    return await anyio.to_thread.run_sync(load_task, root)
+
+
 SCORE_ANSWER = """
 import json, os
 answer = open(os.environ["RGYM_SUBMISSION"]).read().strip()
@@ -35,14 +43,14 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
 
 
 async def test_scored(tmp_path: Path, sandbox: LocalSandbox) -> None:
-    task = toy_task(tmp_path / "toy", SCORE_ANSWER)
+    task = await load(tmp_path / "toy", SCORE_ANSWER)
     await sandbox.write_file("answer.txt", b"41.5\n")
     result = await evaluate(task, sandbox)
     assert result == ("scored", {"Score": 41.5, "Twice": 83.0}, 41.5, None)
 
 
 async def test_eval_files_are_removed_after(tmp_path: Path, sandbox: LocalSandbox) -> None:
-    task = toy_task(tmp_path / "toy", SCORE_ANSWER)
+    task = await load(tmp_path / "toy", SCORE_ANSWER)
     await sandbox.write_file("answer.txt", b"1")
     await evaluate(task, sandbox)
     listing = await sandbox.exec("ls -A ..", timeout=10)
@@ -51,7 +59,7 @@ async def test_eval_files_are_removed_after(tmp_path: Path, sandbox: LocalSandbo
 
 
 async def test_missing_submission(tmp_path: Path, sandbox: LocalSandbox) -> None:
-    result = await evaluate(toy_task(tmp_path / "toy", SCORE_ANSWER), sandbox)
+    result = await evaluate(await load(tmp_path / "toy", SCORE_ANSWER), sandbox)
     assert result == (
         "submission_not_found",
         {},
@@ -90,7 +98,7 @@ async def test_missing_submission(tmp_path: Path, sandbox: LocalSandbox) -> None
 async def test_evaluation_format_errors(
     tmp_path: Path, sandbox: LocalSandbox, evaluator: str, error: str
 ) -> None:
-    task = toy_task(tmp_path / "toy", evaluator)
+    task = await load(tmp_path / "toy", evaluator)
     await sandbox.write_file("answer.txt", b"1")
     assert await evaluate(task, sandbox) == ("evaluation_format_error", {}, None, error)
 
@@ -100,14 +108,14 @@ async def test_evaluation_timeout(tmp_path: Path, sandbox: LocalSandbox) -> None
     make_task(root, lambda s: s["evaluation"].update(timeout=0.5))
     (root / "eval" / "evaluate.py").write_text("import time; time.sleep(30)")
     await sandbox.write_file("answer.txt", b"1")
-    result = await evaluate(load_task(root), sandbox)
+    result = await evaluate(await load(root), sandbox)
     assert result == ("evaluation_format_error", {}, None, "the evaluation took over 0.5 s")
 
 
 async def test_evaluator_ignores_the_agent_shell_state(
     tmp_path: Path, sandbox: LocalSandbox
 ) -> None:
-    task = toy_task(tmp_path / "toy", SCORE_ANSWER)
+    task = await load(tmp_path / "toy", SCORE_ANSWER)
     await sandbox.write_file("answer.txt", b"3")
     # the agent's shell defines a fake python3 and moves away; evaluation must not care
     await sandbox.exec("python3() { echo fake; }; export -f python3; cd /", timeout=10)

@@ -1,0 +1,168 @@
+"""The researchgym command, run as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from researchgym.storage import open_database, query
+from tests.tasks.test_loader import make_task
+
+CLI = str(Path(sys.executable).parent / "researchgym")
+
+
+def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def rows(db: Path, sql: str) -> list[dict[str, object]]:
+    with open_database(db) as con:
+        result: list[dict[str, object]] = query(con, sql).to_pylist()
+        return result
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with one baseline run of the Prisoner's Dilemma, made by the CLI."""
+    path = tmp_path_factory.mktemp("cli") / "runs.duckdb"
+    done = cli("run", "--task", "prisoners_dilemma", "--attempts", "2", "--db", path)
+    assert done.returncode == 0, done.stderr
+    assert "2 episodes (0 failed), 6 steps." in done.stdout
+    assert f"Report: researchgym report --db {path}" in done.stdout
+    return path
+
+
+def test_report_shows_best_scores_and_statuses(db: Path) -> None:
+    done = cli("report", "--db", db)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if "prisoners_dilemma" in line)
+    assert line.split() == [
+        "prisoners_dilemma", "baseline", "Score", "↑", "2", "2.633", "2.633", "2.633", "3",
+        "submitted", "x2",
+    ]  # fmt: skip
+
+
+def test_report_as_json_has_full_precision(db: Path) -> None:
+    done = cli("report", "--db", db, "--format", "json")
+    [row] = json.loads(done.stdout)
+    assert row["best_attempt"] == row["baseline"] == 2.63286
+    assert row["exit_statuses"] == "submitted x2"
+
+
+def test_sql_table_csv_and_json(db: Path) -> None:
+    statement = "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind"
+    table = cli("sql", statement, "--db", db)
+    assert re.search(r"tool_call\s+6\b", table.stdout)
+    csv = cli("sql", statement, "--db", db, "--format", "csv")
+    assert csv.stdout.splitlines()[0] == '"kind","n"'
+    assert '"tool_call",6' in csv.stdout.splitlines()
+    as_json = json.loads(cli("sql", statement, "--db", db, "--format", "json").stdout)
+    assert {"kind": "tool_call", "n": 6} in as_json
+
+
+def test_sql_error_is_duckdbs_message_without_traceback(db: Path) -> None:
+    done = cli("sql", "SELECT nope FROM events", "--db", db)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: The query failed: Binder Error: Referenced column")
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_database_says_how_to_make_one(tmp_path: Path) -> None:
+    done = cli("report", "--db", tmp_path / "none.duckdb")
+    assert done.returncode == 1
+    assert "researchgym run" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_locked_database_says_who_holds_it(db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "held.duckdb"
+    copy.write_bytes(db.read_bytes())
+    with subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(copy)!r}); "
+         "print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+            done = cli("sql", "SELECT 1", "--db", copy)
+        finally:
+            holder.kill()
+    assert done.returncode == 1
+    expected = (
+        f"error: The database {copy} is in use by another process (PID {holder.pid}). Wait "
+        "for that run to finish, or pass another database with --db."
+    )
+    assert " ".join(done.stderr.split()) == expected
+
+
+def test_broken_task_names_file_and_key(tmp_path: Path) -> None:
+    broken = make_task(tmp_path / "broken", lambda spec: spec["metric"].pop("name"))
+    done = cli("run", "--task", broken, "--db", tmp_path / "db.duckdb")
+    assert done.returncode == 1
+    message = " ".join(done.stderr.split())
+    assert message == f"error: Broken task: {broken / 'task.yaml'}: key 'metric.name': is missing"
+    assert not (tmp_path / "db.duckdb").exists()
+
+
+def test_unknown_agent_lists_known_ones(tmp_path: Path) -> None:
+    done = cli("run", "--agent", "gpt-9", "--db", tmp_path / "db.duckdb")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: Unknown agent kind 'gpt-9'. Choose one of: baseline")
+
+
+def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "tasks": ["prisoners_dilemma"],
+                "agents": [{"kind": "scripted", "params": {"commands": ["sleep 0.05"] * 1000}}],
+                "attempts": 3,
+                "limits": {"max_steps": 2000},
+            }
+        )
+    )
+    db = tmp_path / "db.duckdb"
+    run = subprocess.Popen(
+        [CLI, "run", "--config", str(config), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert "Cancelled. Everything recorded so far is stored." in stderr
+    assert rows(db, "SELECT status, episodes FROM runs") == [{"status": "cancelled", "episodes": 3}]
+    episodes = rows(db, "SELECT exit_status, error, steps FROM episodes")
+    assert [e["error"] for e in episodes] == ["cancelled before it ended"] * 3
+    assert all(isinstance(e["steps"], int) and e["steps"] > 0 for e in episodes)
+    # every step that was recorded is there in full: its event, its row and both messages
+    [counts] = rows(
+        db,
+        "SELECT (SELECT count(*) FROM events WHERE kind = 'tool_call') AS events, "
+        "(SELECT count(*) FROM tool_calls) AS tool_calls, "
+        "(SELECT sum(steps) FROM episodes) AS steps, "
+        "(SELECT count(*) FROM events WHERE kind = 'episode_end') AS ends",
+    )
+    assert counts["events"] == counts["tool_calls"] == counts["steps"]
+    assert counts["ends"] == 3
+    gaps = rows(db, "SELECT max(seq) - count(*) AS gap FROM events GROUP BY episode_id")
+    assert gaps == [{"gap": 0}] * 3
