@@ -39,12 +39,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import anyio
+from anyio.abc import AsyncResource
 
 from researchgym.errors import RequestTimeoutError, UndeliverableError
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 __all__ = ["Bus", "BusStatistics", "Endpoint", "Envelope", "Recorder", "open_bus"]
@@ -237,7 +236,7 @@ class Bus:
             await self._record(envelope, "the endpoint closed before reading it")
 
 
-class Endpoint:
+class Endpoint(AsyncResource):
     """A participant's address on the bus, with its mailbox. Open it with ``Bus.endpoint``."""
 
     def __init__(
@@ -363,17 +362,6 @@ class Endpoint:
             with anyio.CancelScope(shield=True):
                 await self._bus._drop_unread(self._mailbox)
             self._mailbox.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 @asynccontextmanager

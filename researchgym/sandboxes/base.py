@@ -13,12 +13,13 @@ family (``FileNotFoundError``, ``IsADirectoryError``, ...).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, NamedTuple, Self
+from abc import abstractmethod
+from typing import TYPE_CHECKING, NamedTuple
+
+from anyio.abc import AsyncResource
 
 if TYPE_CHECKING:
     from pathlib import Path, PurePosixPath
-    from types import TracebackType
 
 __all__ = ["ExecResult", "Sandbox"]
 
@@ -38,7 +39,7 @@ class ExecResult(NamedTuple):
     """Seconds from sending the command to its end."""
 
 
-class Sandbox(ABC):
+class Sandbox(AsyncResource):
     """An isolated place with a persistent shell and a file system.
 
     Use it as an async context manager; ``aclose()`` ends every process it started.
@@ -144,14 +145,3 @@ class Sandbox(ABC):
     @abstractmethod
     async def aclose(self) -> None:
         """End every process of the sandbox and release its resources. Idempotent."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

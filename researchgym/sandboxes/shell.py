@@ -15,9 +15,10 @@ async with await ShellSession.open(spawn) as session:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Protocol, Self, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import anyio
+from anyio.abc import AsyncResource
 
 from researchgym.errors import SandboxBrokenError, SandboxClosedError
 from researchgym.sandboxes.base import ExecResult
@@ -25,7 +26,6 @@ from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-    from types import TracebackType
 
     from anyio.abc import ByteReceiveStream, ByteSendStream
 
@@ -176,7 +176,7 @@ def _frame(command: str, marker: str) -> bytes:
     return line.encode(errors="replace")
 
 
-class ShellSession:
+class ShellSession(AsyncResource):
     """A persistent bash, with framed commands, capped output and timeouts.
 
     Commands run one at a time: concurrent ``exec`` calls queue. Create one with ``open``.
@@ -260,17 +260,6 @@ class ShellSession:
         self._closed = True
         with anyio.CancelScope(shield=True):
             await self._transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def _check_usable(self) -> None:
         if self._closed:
