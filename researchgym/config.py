@@ -98,7 +98,7 @@ def load_run_config(path: Path, **overrides: Any) -> RunConfig:
     """
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"Cannot read the run configuration {path}: {e}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"The run configuration {path} must be a mapping of keys to values.")

@@ -152,7 +152,7 @@ def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
     assert "Cancelled. Everything recorded so far is stored." in stderr
     assert rows(db, "SELECT status, episodes FROM runs") == [{"status": "cancelled", "episodes": 3}]
     episodes = rows(db, "SELECT exit_status, error, steps FROM episodes")
-    assert [e["error"] for e in episodes] == ["cancelled before it ended"] * 3
+    assert [(e["exit_status"], e["error"]) for e in episodes] == [("cancelled", None)] * 3
     assert all(isinstance(e["steps"], int) and e["steps"] > 0 for e in episodes)
     # every step that was recorded is there in full: its event, its row and both messages
     [counts] = rows(

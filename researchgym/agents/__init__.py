@@ -7,7 +7,13 @@ commands) or ``baseline`` (the task's baseline, then validate and submit).
 from __future__ import annotations
 
 from researchgym.agents.base import Agent
-from researchgym.agents.registry import BuiltAgent, agent, agent_kinds, create_agent
+from researchgym.agents.registry import (
+    BuiltAgent,
+    agent,
+    agent_kinds,
+    check_agent,
+    create_agent,
+)
 from researchgym.agents.scripted import BaselineAgent, ScriptedAgent
 
 __all__ = [
@@ -17,5 +23,6 @@ __all__ = [
     "ScriptedAgent",
     "agent",
     "agent_kinds",
+    "check_agent",
     "create_agent",
 ]

@@ -1,28 +1,39 @@
 """The registry of agent kinds: run configurations name an agent by its kind.
 
-A kind is a factory ``(task, **params) -> Agent``, registered with ``@agent("name")``.
-``create_agent`` keeps the construction arguments with the agent, so that a stored run says
-exactly how each agent was built.
+A kind is a factory ``(task, **params) -> Agent``, registered with ``@agent("name")``. Its
+parameters (all but the first) are validated from the factory's signature before anything
+is built, and ``create_agent`` keeps them with the agent, so that a stored run says exactly
+how each agent was built.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from researchgym.errors import ConfigError, UnknownComponentError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from researchgym.errors import ConfigError, ResearchGymError, UnknownComponentError
 
 if TYPE_CHECKING:
     from researchgym.agents.base import Agent
     from researchgym.tasks import TaskSpec
 
-__all__ = ["BuiltAgent", "agent", "agent_kinds", "create_agent"]
+__all__ = ["BuiltAgent", "agent", "agent_kinds", "check_agent", "create_agent"]
 
 AgentFactory = Callable[..., "Agent"]
 T_Factory = TypeVar("T_Factory", bound=AgentFactory)
 
-_FACTORIES: dict[str, AgentFactory] = {}
+
+@dataclass(frozen=True)
+class _Kind:
+    factory: AgentFactory
+    params: type[BaseModel]
+
+
+_KINDS: dict[str, _Kind] = {}
 
 
 class BuiltAgent(NamedTuple):
@@ -37,15 +48,52 @@ def agent(kind: str) -> Callable[[T_Factory], T_Factory]:
     """Register a factory ``(task, **params) -> Agent`` under ``kind``."""
 
     def register(factory: T_Factory) -> T_Factory:
-        _FACTORIES[kind] = factory
+        _KINDS[kind] = _Kind(factory, _params_model(kind, factory))
         return factory
 
     return register
 
 
+def _params_model(kind: str, factory: AgentFactory) -> type[BaseModel]:
+    """A model of the factory's parameters after the first (the task)."""
+    parameters = list(inspect.signature(factory).parameters.values())[1:]
+    fields: dict[str, Any] = {
+        p.name: (p.annotation, ... if p.default is p.empty else p.default) for p in parameters
+    }
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # Annotations may be strings (postponed evaluation): resolved in the factory's module.
+    return create_model(
+        f"{kind}_params", __config__=config, __module__=factory.__module__, **fields
+    )
+
+
 def agent_kinds() -> list[str]:
     """Return the registered agent kinds, sorted."""
-    return sorted(_FACTORIES)
+    return sorted(_KINDS)
+
+
+def check_agent(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate the parameters of an agent kind, without building an agent.
+
+    Returns:
+        The parameters, validated.
+
+    Raises:
+        UnknownComponentError: If no agent kind has that name.
+        ConfigError: If ``params`` do not fit the kind.
+    """
+    try:
+        model = _KINDS[kind].params
+    except KeyError:
+        raise UnknownComponentError("agent kind", kind, agent_kinds()) from None
+    try:
+        return model.model_validate(params).model_dump()
+    except ValidationError as e:
+        error = e.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(
+            f"Agent kind '{kind}' cannot take the parameters {params}: '{where}': {error['msg']}."
+        ) from e
 
 
 def create_agent(kind: str, task: TaskSpec, params: dict[str, Any]) -> BuiltAgent:
@@ -53,14 +101,13 @@ def create_agent(kind: str, task: TaskSpec, params: dict[str, Any]) -> BuiltAgen
 
     Raises:
         UnknownComponentError: If no agent kind has that name.
-        ConfigError: If ``params`` do not fit the kind's factory.
+        ConfigError: If ``params`` do not fit the kind, or its factory fails.
     """
+    checked = check_agent(kind, params)
     try:
-        factory = _FACTORIES[kind]
-    except KeyError:
-        raise UnknownComponentError("agent kind", kind, agent_kinds()) from None
-    try:
-        inspect.signature(factory).bind(task, **params)
-    except TypeError as e:
-        raise ConfigError(f"Agent kind '{kind}' cannot take the parameters {params}: {e}.") from e
-    return BuiltAgent(factory(task, **params), kind, dict(params))
+        built = _KINDS[kind].factory(task, **checked)
+    except ResearchGymError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"Agent kind '{kind}' could not be built: {e}") from e
+    return BuiltAgent(built, kind, checked)

@@ -10,7 +10,7 @@ Only anyio is used here, so the engine runs under asyncio and trio alike.
 
 from __future__ import annotations
 
-from researchgym.engine.bus import Bus, BusStatistics, Endpoint, Envelope, open_bus
+from researchgym.engine.bus import Bus, BusStatistics, Endpoint, Envelope, EnvelopeHook, open_bus
 from researchgym.engine.env import Env, ResearchEnv, StepResult, Wrapper
 from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
 from researchgym.engine.limits import StepLimit
@@ -18,16 +18,26 @@ from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
 from researchgym.engine.recorder import Recorder
 from researchgym.engine.runner import Runner, RunStatistics, load_tasks, open_sink
 from researchgym.engine.services import EvaluatorService, ToolService
-from researchgym.engine.status import EARLY_EXIT, EXIT_ERROR, ExitReason, exit_status
+from researchgym.engine.status import (
+    CANCELLED,
+    EARLY_EXIT,
+    EXIT_ERROR,
+    FAILED,
+    ExitReason,
+    exit_status,
+)
 
 __all__ = [
+    "CANCELLED",
     "EARLY_EXIT",
     "EXIT_ERROR",
+    "FAILED",
     "Bus",
     "BusStatistics",
     "Endpoint",
     "Env",
     "Envelope",
+    "EnvelopeHook",
     "EpisodeOutcome",
     "EpisodePlan",
     "EvaluateRequest",

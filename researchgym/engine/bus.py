@@ -9,15 +9,16 @@ order. Three ways to talk:
   carries the request's id as its correlation id.
 - ``publish(topic, payload)``: to every endpoint of the episode subscribed to the topic.
 
-Mailboxes are bounded: a sender waits while its recipient's mailbox is full (backpressure;
-``send_nowait`` raises ``WouldBlock`` instead). Nothing is dropped silently: a message for an
-address that does not exist or no longer listens raises ``UndeliverableError`` at the sender,
-and the recorder sees it.
+Mailboxes are bounded: a sender waits while its recipient's mailbox is full (backpressure).
+Nothing is dropped silently: a message for an address that does not exist or no longer
+listens raises ``UndeliverableError`` at the sender, and the hook sees it. A request whose
+recipient closes without answering fails at once, not at its timeout.
 
-The recorder sees every envelope once, before it is delivered, so that the stored order is
-the causal order (a request is always recorded before its reply). If a recipient goes away
-before reading a message, or while a sender waits on its full mailbox, the recorder sees
-that envelope a second time, with the error.
+The hook (the run's recorder) sees every envelope once, before it is delivered, so that the
+stored order is the causal order (a request is always recorded before its reply). If the
+message is then not delivered after all (its recipient went away before reading it, or while
+the sender waited for room, or the sender gave up waiting), the hook sees that envelope a
+second time, with the error.
 
 >>> async def main() -> None:
 ...     async with open_bus(run_id="r") as bus:
@@ -46,7 +47,7 @@ from researchgym.errors import RequestTimeoutError, UndeliverableError
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["Bus", "BusStatistics", "Endpoint", "Envelope", "Recorder", "open_bus"]
+__all__ = ["Bus", "BusStatistics", "Endpoint", "Envelope", "EnvelopeHook", "open_bus"]
 
 
 class Envelope(NamedTuple):
@@ -74,7 +75,7 @@ class Envelope(NamedTuple):
     payload: Any
 
 
-Recorder = Callable[[Envelope, str | None], Awaitable[None]]
+EnvelopeHook = Callable[[Envelope, str | None], Awaitable[None]]
 """Called with every envelope and None, or with an envelope and why it was not delivered."""
 
 
@@ -96,15 +97,20 @@ class BusStatistics:
 class _Pending:
     done: anyio.Event = field(default_factory=anyio.Event)
     reply: Envelope | None = None
+    error: str | None = None
+    """Why no reply can come (the recipient closed without answering)."""
+
+
+_CLOSED = (anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
 class Bus:
     """The message bus of one run. Create it with ``open_bus``."""
 
-    def __init__(self, *, run_id: str, buffer_size: int, recorder: Recorder | None) -> None:
+    def __init__(self, *, run_id: str, buffer_size: int, hook: EnvelopeHook | None) -> None:
         self.run_id = run_id
         self._buffer_size = buffer_size
-        self._recorder = recorder
+        self._hook = hook
         self._mailboxes: dict[tuple[str, str], MemoryObjectSendStream[Envelope]] = {}
         self._topics: dict[tuple[str, str], set[str]] = {}
         self._pending: dict[str, _Pending] = {}
@@ -159,41 +165,57 @@ class Bus:
     async def _record(self, envelope: Envelope, error: str | None = None) -> None:
         if error is not None:
             self._undeliverable += 1
-        if self._recorder is not None:
-            await self._recorder(envelope, error)
+        if self._hook is not None:
+            await self._hook(envelope, error)
 
     async def _fail(self, envelope: Envelope, address: str, reason: str) -> UndeliverableError:
-        await self._record(envelope, reason)
+        with anyio.CancelScope(shield=True):
+            await self._record(envelope, reason)
         return UndeliverableError(address, reason)
 
-    async def _deliver(self, envelope: Envelope, *, wait: bool) -> None:
+    async def _deliver(self, envelope: Envelope) -> None:
         assert envelope.recipient is not None
-        mailbox = self._mailboxes.get((envelope.episode_id, envelope.recipient))
-        if mailbox is None:
+        if (envelope.episode_id, envelope.recipient) not in self._mailboxes:
             raise await self._fail(envelope, envelope.recipient, "no such endpoint")
-        if not wait and mailbox.statistics().current_buffer_used >= self._buffer_size:
-            raise anyio.WouldBlock
         await self._record(envelope)
-        await self._put(mailbox, envelope, envelope.recipient)
+        await self._put(envelope, envelope.recipient)
 
-    async def _put(
-        self, mailbox: MemoryObjectSendStream[Envelope], envelope: Envelope, address: str
-    ) -> None:
+    async def _put(self, envelope: Envelope, address: str) -> None:
+        # Looked up after recording: the recipient may have closed while the hook waited.
+        mailbox = self._mailboxes.get((envelope.episode_id, address))
+        if mailbox is None:
+            raise await self._fail(envelope, address, "the endpoint closed")
         try:
             mailbox.send_nowait(envelope)
         except anyio.WouldBlock:
-            try:
-                await mailbox.send(envelope)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                raise await self._fail(envelope, address, "the endpoint closed") from None
+            await self._put_waiting(mailbox, envelope, address)
+        except _CLOSED:
+            raise await self._fail(envelope, address, "the endpoint closed") from None
         self._sent += 1
+
+    async def _put_waiting(
+        self, mailbox: MemoryObjectSendStream[Envelope], envelope: Envelope, address: str
+    ) -> None:
+        try:
+            await mailbox.send(envelope)
+        except _CLOSED:
+            raise await self._fail(envelope, address, "the endpoint closed") from None
+        except anyio.get_cancelled_exc_class():
+            await self._fail(envelope, address, "the sender stopped waiting for room")
+            raise
 
     async def _publish(self, envelope: Envelope) -> int:
         assert envelope.topic is not None
         names = sorted(self._topics.get((envelope.episode_id, envelope.topic), ()))
         await self._record(envelope)
+        failures: list[UndeliverableError] = []
         for name in names:
-            await self._put(self._mailboxes[(envelope.episode_id, name)], envelope, name)
+            try:
+                await self._put(envelope, name)
+            except UndeliverableError as e:
+                failures.append(e)  # the others still get it
+        if failures:
+            raise failures[0]
         return len(names)
 
     async def _request(self, envelope: Envelope, timeout: float) -> Envelope:
@@ -202,18 +224,20 @@ class Bus:
             # move_on_after, not fail_after: this is the hot path, and fail_after adds a
             # generator-based context manager around the same cancel scope.
             with anyio.move_on_after(timeout):
-                await self._deliver(envelope, wait=True)
+                await self._deliver(envelope)
                 await pending.done.wait()
         finally:
             del self._pending[envelope.id]
-        if pending.reply is None:
-            raise RequestTimeoutError(envelope.recipient or "", timeout)
-        return pending.reply
+        if pending.reply is not None:
+            return pending.reply
+        if pending.error is not None:
+            raise UndeliverableError(envelope.recipient or "", pending.error)
+        raise RequestTimeoutError(envelope.recipient or "", timeout)
 
     async def _reply(self, envelope: Envelope) -> None:
         assert envelope.correlation_id is not None and envelope.recipient is not None
         pending = self._pending.get(envelope.correlation_id)
-        if pending is None or pending.reply is not None:
+        if pending is None or pending.done.is_set():
             raise await self._fail(
                 envelope, envelope.recipient, "the request was abandoned or already answered"
             )
@@ -222,10 +246,24 @@ class Bus:
         pending.done.set()
         self._sent += 1
 
-    def _close(self, endpoint: Endpoint) -> None:
+    def _abandon(self, request_id: str, reason: str) -> None:
+        """Wake the sender of a request that will get no reply."""
+        pending = self._pending.get(request_id)
+        if pending is not None and not pending.done.is_set():
+            pending.error = reason
+            pending.done.set()
+
+    async def _close(self, endpoint: Endpoint, owed: set[str]) -> None:
         self._mailboxes.pop((endpoint.episode_id, endpoint.name)).close()
         for topic in endpoint.topics:
-            self._topics[(endpoint.episode_id, topic)].discard(endpoint.name)
+            subscribers = self._topics[(endpoint.episode_id, topic)]
+            subscribers.discard(endpoint.name)
+            if not subscribers:
+                del self._topics[(endpoint.episode_id, topic)]
+        for request_id in owed:
+            self._abandon(request_id, "the recipient closed without replying")
+        with anyio.CancelScope(shield=True):
+            await self._drop_unread(endpoint._mailbox)
 
     async def _drop_unread(self, mailbox: MemoryObjectReceiveStream[Envelope]) -> None:
         while True:
@@ -234,6 +272,7 @@ class Bus:
             except (anyio.WouldBlock, anyio.EndOfStream):
                 return
             await self._record(envelope, "the endpoint closed before reading it")
+            self._abandon(envelope.id, "the endpoint closed before reading it")
 
 
 class Endpoint(AsyncResource):
@@ -252,6 +291,8 @@ class Endpoint(AsyncResource):
         self.topics: set[str] = set()
         self._bus = bus
         self._mailbox = mailbox
+        self._owed: set[str] = set()
+        """Ids of requests received and not answered yet."""
         self._closed = False
 
     async def send(self, recipient: str, payload: Any) -> Envelope:
@@ -264,21 +305,7 @@ class Endpoint(AsyncResource):
             UndeliverableError: If the recipient does not exist or closed.
         """
         envelope = self._bus._envelope(self, payload, recipient=recipient)
-        await self._bus._deliver(envelope, wait=True)
-        return envelope
-
-    async def send_nowait(self, recipient: str, payload: Any) -> Envelope:
-        """Send a message without waiting for room in the recipient's mailbox.
-
-        Returns:
-            The envelope that was sent.
-
-        Raises:
-            WouldBlock: If the recipient's mailbox is full (nothing was sent or recorded).
-            UndeliverableError: If the recipient does not exist or closed.
-        """
-        envelope = self._bus._envelope(self, payload, recipient=recipient)
-        await self._bus._deliver(envelope, wait=False)
+        await self._bus._deliver(envelope)
         return envelope
 
     async def request(self, recipient: str, payload: Any, *, timeout: float) -> Envelope:
@@ -293,7 +320,7 @@ class Endpoint(AsyncResource):
             The reply's envelope.
 
         Raises:
-            UndeliverableError: If the recipient does not exist or closed.
+            UndeliverableError: If the recipient does not exist, or closed before replying.
             RequestTimeoutError: If no reply came within ``timeout``.
         """
         envelope = self._bus._envelope(self, payload, recipient=recipient)
@@ -312,6 +339,7 @@ class Endpoint(AsyncResource):
         envelope = self._bus._envelope(
             self, payload, recipient=request.sender, correlation_id=request.id
         )
+        self._owed.discard(request.id)
         await self._bus._reply(envelope)
         return envelope
 
@@ -322,7 +350,7 @@ class Endpoint(AsyncResource):
             The number of subscribers it was delivered to.
 
         Raises:
-            UndeliverableError: If a subscriber closed while its mailbox was full.
+            UndeliverableError: If a subscriber closed meanwhile (the others still get it).
         """
         return await self._bus._publish(self._bus._envelope(self, payload, topic=topic))
 
@@ -338,9 +366,12 @@ class Endpoint(AsyncResource):
             anyio.EndOfStream: If the endpoint was closed.
         """
         try:
-            return await self._mailbox.receive()
+            envelope = await self._mailbox.receive()
         except anyio.ClosedResourceError:
             raise anyio.EndOfStream from None
+        if envelope.id in self._bus._pending:
+            self._owed.add(envelope.id)
+        return envelope
 
     def __aiter__(self) -> Self:
         return self
@@ -354,28 +385,27 @@ class Endpoint(AsyncResource):
     async def aclose(self) -> None:
         """Close the mailbox and free the address. Idempotent.
 
-        Messages left unread are recorded as undeliverable.
+        Messages left unread are recorded as undeliverable, and the senders of requests it
+        will not answer stop waiting with ``UndeliverableError``.
         """
         if not self._closed:
             self._closed = True
-            self._bus._close(self)
-            with anyio.CancelScope(shield=True):
-                await self._bus._drop_unread(self._mailbox)
+            await self._bus._close(self, self._owed)
             self._mailbox.close()
 
 
 @asynccontextmanager
 async def open_bus(
-    *, run_id: str, buffer_size: int = 64, recorder: Recorder | None = None
+    *, run_id: str, buffer_size: int = 64, hook: EnvelopeHook | None = None
 ) -> AsyncIterator[Bus]:
     """Open the bus of a run.
 
     Args:
         run_id: Stamped on every envelope.
         buffer_size: Capacity of each mailbox; a sender waits while it is full.
-        recorder: Sees every envelope (see ``Recorder``).
+        hook: Sees every envelope (see ``EnvelopeHook``); the run's recorder.
 
     Yields:
         The bus.
     """
-    yield Bus(run_id=run_id, buffer_size=buffer_size, recorder=recorder)
+    yield Bus(run_id=run_id, buffer_size=buffer_size, hook=hook)

@@ -21,7 +21,7 @@ from researchgym.engine.env import ResearchEnv
 from researchgym.engine.limits import StepLimit
 from researchgym.engine.recorder import now_us, to_json
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
-from researchgym.engine.status import EARLY_EXIT, EXIT_ERROR
+from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR
 from researchgym.errors import SandboxError
 
 if TYPE_CHECKING:
@@ -79,8 +79,8 @@ async def run_episode(
     recorder.open_episode(plan.episode_id)
     started_at = now_us()
     await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
-    status: str = EXIT_ERROR
-    error: str | None = "cancelled before it ended"
+    status: str = CANCELLED
+    error: str | None = None
     try:
         status, error = await _play_safely(
             plan, bus=bus, recorder=recorder, limits=limits, sandbox=open_sandbox

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from researchgym.engine.status import ExitReason
+    from researchgym.engine.status import ExitReason, ScoreKind
 
 __all__ = ["EvaluateRequest", "ToolReply", "ToolRequest"]
 
@@ -39,6 +39,5 @@ class ToolReply:
 class EvaluateRequest:
     """Score the current artefact (tools -> evaluator); the reply is an EvaluationResult."""
 
-    kind: str
-    """validate, submit or autosubmit."""
+    kind: ScoreKind
     step: int

@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 if TYPE_CHECKING:
     from researchgym.engine.bus import Envelope
+    from researchgym.engine.status import ScoreKind
     from researchgym.storage import TableName, Writer
     from researchgym.tasks import EvaluationResult, TaskSpec
     from researchgym.tools import ActionClass, ToolResult
@@ -72,7 +71,12 @@ class _Timeline:
 
 
 class Recorder:
-    """Turns what happens in one run into rows. One per run; episodes are opened on it."""
+    """Turns what happens in one run into rows. One per run; episodes are opened on it.
+
+    Every record waits for room in the writer once, before it takes its ``seq``, and then
+    writes all its rows without a checkpoint: cancellation can stop a record, but never
+    leave half of one or a gap in a timeline.
+    """
 
     def __init__(self, writer: Writer, *, run_id: str) -> None:
         self.run_id = run_id
@@ -99,45 +103,27 @@ class Recorder:
         kind: str,
         *,
         agent: str | None = None,
-        span_id: str | None = None,
-        cause_seq: int | None = None,
         payload: Any = None,
-    ) -> int:
-        """Record one event on an episode's timeline.
-
-        Returns:
-            The event's seq.
-        """
-        timeline = self._timelines[episode_id]
-        timeline.seq += 1
-        await self._write(
-            "events",
-            episode_id=episode_id,
-            seq=timeline.seq,
-            ts=now_us(),
-            kind=kind,
-            agent=agent,
-            span_id=span_id,
-            cause_seq=cause_seq,
-            payload=None if payload is None else to_json(payload),
-        )
-        return timeline.seq
+    ) -> None:
+        """Record one event on an episode's timeline."""
+        await self._writer.room(1)
+        self._event(episode_id, kind, agent=agent, payload=payload)
 
     async def message(self, envelope: Envelope, error: str | None) -> None:
-        """Record a bus envelope (the bus's recorder)."""
+        """Record a bus envelope (the bus's hook)."""
+        body = to_json(envelope.payload)
+        await self._writer.room(2)
         timeline = self._timelines[envelope.episode_id]
-        cause = timeline.open_requests.pop(envelope.correlation_id or "", None)
-        seq = await self.event(
+        seq = self._event(
             envelope.episode_id,
             "message" if error is None else "undeliverable",
             agent=envelope.sender,
             span_id=envelope.correlation_id or envelope.id,
-            cause_seq=cause,
+            cause_seq=timeline.open_requests.pop(envelope.correlation_id or "", None),
         )
         if envelope.recipient is not None and envelope.correlation_id is None:
             timeline.open_requests[envelope.id] = seq
-        body = to_json(envelope.payload)
-        await self._write(
+        self._put(
             "messages",
             episode_id=envelope.episode_id,
             seq=seq,
@@ -167,16 +153,18 @@ class Recorder:
         duration: float,
     ) -> None:
         """Record an agent's command and what it did."""
+        await self._writer.room(2)
+        timeline = self._timelines[episode_id]
         self.tool_calls += 1
-        self._timelines[episode_id].steps += 1
-        seq = await self.event(
+        timeline.steps += 1
+        seq = self._event(
             episode_id,
             "tool_call",
             agent=request.sender,
             span_id=request.id,
-            cause_seq=self._timelines[episode_id].open_requests.get(request.id),
+            cause_seq=timeline.open_requests.get(request.id),
         )
-        await self._write(
+        self._put(
             "tool_calls",
             episode_id=episode_id,
             seq=seq,
@@ -198,12 +186,13 @@ class Recorder:
         episode_id: str,
         *,
         task: TaskSpec,
-        kind: str,
+        kind: ScoreKind,
         step: int,
         evaluation: EvaluationResult,
     ) -> None:
         """Record an evaluation: always an event, and a scores row if it gave a score."""
-        seq = await self.event(
+        await self._writer.room(2)
+        seq = self._event(
             episode_id,
             "score" if evaluation.score is not None else "evaluation_failed",
             agent="evaluator",
@@ -211,7 +200,7 @@ class Recorder:
         )
         if evaluation.score is None:
             return
-        await self._write(
+        self._put(
             "scores",
             episode_id=episode_id,
             seq=seq,
@@ -226,13 +215,34 @@ class Recorder:
 
     async def row(self, table: TableName, **row: Any) -> None:
         """Record a row of a table without a timeline (runs, episodes, agents)."""
-        await self._write(table, **row)
+        await self._writer.room(1)
+        self._put(table, **row)
 
-    async def _write(self, table: TableName, **row: Any) -> None:
+    def _event(
+        self,
+        episode_id: str,
+        kind: str,
+        *,
+        agent: str | None = None,
+        span_id: str | None = None,
+        cause_seq: int | None = None,
+        payload: Any = None,
+    ) -> int:
+        timeline = self._timelines[episode_id]
+        timeline.seq += 1
+        self._put(
+            "events",
+            episode_id=episode_id,
+            seq=timeline.seq,
+            ts=now_us(),
+            kind=kind,
+            agent=agent,
+            span_id=span_id,
+            cause_seq=cause_seq,
+            payload=None if payload is None else to_json(payload),
+        )
+        return timeline.seq
+
+    def _put(self, table: TableName, **row: Any) -> None:
         row["run_id"] = self.run_id
-        # Not a checkpoint unless the writer is full: recording is on the hot path of every
-        # step, and a trip through the scheduler per row would cost more than the row.
-        try:
-            self._writer.write_nowait(table, row)
-        except anyio.WouldBlock:
-            await self._writer.write(table, row)
+        self._writer.write_nowait(table, row)

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 import anyio
 
 import researchgym
-from researchgym.agents import create_agent
+from researchgym.agents import check_agent
 from researchgym.engine.bus import open_bus
 from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
 from researchgym.engine.recorder import Recorder, now_us
+from researchgym.engine.status import FAILED
 from researchgym.sandboxes import open_local_sandbox
 from researchgym.storage import DuckDBSink, ParquetSink, open_writer
 from researchgym.tasks import builtin_task_ids, resolve_task
@@ -58,7 +59,7 @@ class Runner:
 
     def statistics(self) -> RunStatistics:
         """Return the run's progress so far."""
-        failed = sum(o.exit_status in ("early_exit", "exit_error") for o in self.outcomes)
+        failed = sum(o.exit_status in FAILED for o in self.outcomes)
         steps = self._recorder.tool_calls if self._recorder else 0
         return RunStatistics(self._planned, self._running, len(self.outcomes), failed, steps)
 
@@ -85,14 +86,16 @@ class Runner:
                 status = "failed"
                 raise
             finally:
+                if writer.error is not None:  # a failed flush cancels the run: it failed
+                    status = "failed"
                 with anyio.CancelScope(shield=True):
                     await self._record_run(recorder, started_at, status, len(plans))
         return self.outcomes
 
     def _plan(self) -> list[EpisodePlan]:
         tasks = load_tasks(self.config.tasks)
-        for task, agent in itertools.product(tasks, self.config.agents):
-            create_agent(agent.kind, task.spec, agent.params)  # a bad agent fails the run now
+        for agent in self.config.agents:
+            check_agent(agent.kind, agent.params)  # a bad agent fails the run now
         combinations = itertools.product(
             tasks, self.config.agents, range(1, self.config.attempts + 1)
         )
@@ -103,7 +106,7 @@ class Runner:
 
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
         limiter = anyio.CapacityLimiter(self.config.limits.concurrent_episodes)
-        async with open_bus(run_id=self.config.run_id, recorder=recorder.message) as bus:
+        async with open_bus(run_id=self.config.run_id, hook=recorder.message) as bus:
 
             async def one(plan: EpisodePlan) -> None:
                 async with limiter:

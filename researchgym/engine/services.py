@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from researchgym.engine.bus import Endpoint, Envelope
     from researchgym.engine.recorder import Recorder
+    from researchgym.engine.status import ScoreKind
     from researchgym.sandboxes import Sandbox
     from researchgym.tasks import Task
 
@@ -65,7 +66,7 @@ class ToolService:
         request: ToolRequest = envelope.payload
         tool = find_tool(request.command)
         context = ToolContext(
-            self._sandbox, self._task.spec, lambda: self._evaluate(tool.name, request)
+            self._sandbox, self._task.spec, lambda asked: self._evaluate(asked, request)
         )
         started_at, clock = now_us(), time.perf_counter()
         result = await tool(request.command, context)
@@ -89,8 +90,10 @@ class ToolService:
         with contextlib.suppress(UndeliverableError):
             await self._endpoint.reply(envelope, reply)
 
-    async def _evaluate(self, tool: str, request: ToolRequest) -> EvaluationResult:
-        kind = "autosubmit" if request.reason not in (None, "submit") else tool
+    async def _evaluate(
+        self, asked: Literal["validate", "submit"], request: ToolRequest
+    ) -> EvaluationResult:
+        kind: ScoreKind = "autosubmit" if request.reason not in (None, "submit") else asked
         timeout = self._task.spec.evaluation.timeout + _SLACK
         reply = await self._endpoint.request(
             self._evaluator, EvaluateRequest(kind, request.step), timeout=timeout
@@ -127,7 +130,8 @@ class EvaluatorService:
                 step=request.step,
                 evaluation=result,
             )
-            await self._endpoint.reply(envelope, result)
+            with contextlib.suppress(UndeliverableError):  # recorded by the bus; serve on
+                await self._endpoint.reply(envelope, result)
 
 
 def request_timeout(task: Task) -> float:

@@ -7,17 +7,32 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from researchgym.tasks import EvaluationResult
 
-__all__ = ["EARLY_EXIT", "EXIT_ERROR", "ExitReason", "exit_status"]
+__all__ = [
+    "CANCELLED",
+    "EARLY_EXIT",
+    "EXIT_ERROR",
+    "FAILED",
+    "ExitReason",
+    "ScoreKind",
+    "exit_status",
+]
 
 ExitReason = Literal[
     "submit", "max_steps", "exit_cost", "exit_context", "exit_format", "exit_api", "exit_time"
 ]
 """Why the final evaluation happened: the agent submitted, or a limit was reached."""
 
+ScoreKind = Literal["validate", "submit", "autosubmit"]
+"""What asked for an evaluation: the agent's validate or submit, or a limit."""
+
 EARLY_EXIT = "early_exit"
 """The sandbox died under the episode."""
 EXIT_ERROR = "exit_error"
 """Anything else went wrong; the error is stored with the episode."""
+CANCELLED = "cancelled"
+"""The run was cancelled (Ctrl-C) before the episode ended."""
+FAILED = (EARLY_EXIT, EXIT_ERROR)
+"""The exit statuses of episodes that failed."""
 
 
 def exit_status(reason: ExitReason, evaluation: EvaluationResult) -> str:

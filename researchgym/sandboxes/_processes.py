@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
@@ -37,6 +38,16 @@ class _ProcInfo(NamedTuple):
     pid: int
     pgid: int
     sid: int
+    started: int
+    """Clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _now_in_ticks() -> int:
+    """The clock of /proc/<pid>/stat's start times: ticks since boot, suspend included."""
+    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * _TICKS)
 
 
 def _session_members(sid: int) -> list[_ProcInfo]:
@@ -52,9 +63,10 @@ def _session_members(sid: int) -> list[_ProcInfo]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: fields start after the last ")".
-        fields = stat[stat.rindex(b")") + 2 :].split(maxsplit=4)
+        # fields[0] is field 3 (state), [2] field 5 (pgrp), [19] field 22 (starttime).
+        fields = stat[stat.rindex(b")") + 2 :].split()
         if fields[0] != b"Z":
-            members.append(_ProcInfo(int(name), int(fields[2]), sid))
+            members.append(_ProcInfo(int(name), int(fields[2]), sid, int(fields[19])))
     return members
 
 
@@ -80,8 +92,10 @@ def _kill(members: list[_ProcInfo], *, spare: int | None) -> None:
             pass
 
 
-def _kill_children(shell_pid: int) -> None:
-    _kill(_session_members(shell_pid), spare=shell_pid)
+def _kill_command(shell_pid: int, since: int) -> None:
+    """Kill what the shell started since tick ``since``; older background jobs live on."""
+    members = _session_members(shell_pid)
+    _kill([m for m in members if m.started >= since], spare=shell_pid)
 
 
 def _kill_session(sid: int) -> None:
@@ -104,12 +118,21 @@ class LocalShellTransport:
         if process.stdin is None or process.stdout is None:
             raise ValueError("The shell process needs piped stdin and stdout.")
         self._process = process
+        self._command_started = 0
         self.send_stream: ByteSendStream = process.stdin
         self.receive_stream: ByteReceiveStream = process.stdout
 
+    def begin_command(self) -> None:
+        """Note when the command about to be sent starts."""
+        self._command_started = _now_in_ticks()
+
     async def interrupt(self) -> None:
-        """Kill every process of the shell's session except the shell."""
-        await anyio.to_thread.run_sync(_kill_children, self._process.pid)
+        """Kill every process of the shell's session started since the command began.
+
+        Background jobs of earlier commands are spared, unless they started within the
+        same clock tick (10 ms) as the command.
+        """
+        await anyio.to_thread.run_sync(_kill_command, self._process.pid, self._command_started)
 
     async def exit_status(self) -> int | None:
         """Wait up to a second for the shell to end and return its status."""
@@ -210,26 +233,32 @@ async def run_process(
 
 
 async def _collect(process: Process, output: CappedOutput, *, timeout: float, grace: float) -> bool:
-    """Read the output and wait for the process; return True if it timed out."""
+    """Read the output while waiting for the process; return True if it timed out.
+
+    The program's exit ends the run, not the end of its output: a child that keeps the
+    output open (a server it left running) gets ``grace`` seconds to finish writing.
+    """
     assert process.stdout is not None
-    with anyio.move_on_after(timeout) as scope:
-        await _drain(process.stdout, output)
-        await process.wait()
-    if not scope.cancelled_caught:
-        return False
-    await anyio.to_thread.run_sync(_kill_session, process.pid)
-    with anyio.move_on_after(grace):
-        await _drain(process.stdout, output)
+    ended = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_drain, process.stdout, output, ended)
+        with anyio.move_on_after(timeout) as scope:
+            await process.wait()
+        if scope.cancelled_caught:
+            await anyio.to_thread.run_sync(_kill_session, process.pid)
+        with anyio.move_on_after(grace):
+            await ended.wait()
+        tg.cancel_scope.cancel()
     await process.wait()
-    return True
+    return scope.cancelled_caught
 
 
-async def _drain(stream: ByteReceiveStream, output: CappedOutput) -> None:
+async def _drain(stream: ByteReceiveStream, output: CappedOutput, ended: anyio.Event) -> None:
     try:
         while True:
             output.write(await stream.receive(_CHUNK))
     except anyio.EndOfStream:
-        return
+        ended.set()
 
 
 def _result(status: int, output: CappedOutput, *, timed_out: bool, started: float) -> ExecResult:

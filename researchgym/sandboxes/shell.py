@@ -68,7 +68,8 @@ __all__ = [
 # tail), so a 300 MB output never sits in memory and marker detection never depends on
 # what the cap keeps.
 #
-# Timeout: the transport's `interrupt()` kills the command's processes; we then read on
+# Timeout: the transport's `interrupt()` kills the processes started since the command was
+# sent (`begin_command()`), sparing the background jobs of earlier commands; we then read on
 # for `grace` seconds, interrupting again every 0.1 s (a loop starts a new child per
 # iteration). If the marker comes, the shell reports the status (137 for SIGKILL). If not,
 # the shell itself is busy (`while :; do :; done` is all builtins): we kill it and spawn a
@@ -112,8 +113,14 @@ class ShellTransport(Protocol):
     def receive_stream(self) -> ByteReceiveStream:
         """The shell's stdout and stderr, merged."""
 
+    def begin_command(self) -> None:
+        """Note that a command is about to be sent: ``interrupt`` kills what it starts."""
+
     async def interrupt(self) -> None:
-        """Kill (SIGKILL) every process the shell started, leaving the shell itself alive."""
+        """Kill (SIGKILL) the processes the current command started.
+
+        The shell itself and the background jobs of earlier commands stay alive.
+        """
 
     async def exit_status(self) -> int | None:
         """Wait briefly for the shell to end and return its status (128 + N for signal N).
@@ -233,7 +240,12 @@ class ShellSession(AsyncResource):
         try:
             await transport.send_stream.send(_PRELUDE)
         except _STREAM_ERRORS as exc:
-            raise await session._fail() from exc
+            failure = await session._fail()
+            await session.aclose()
+            raise failure from exc
+        except BaseException:
+            await session.aclose()  # shielded: no shell outlives a failed open
+            raise
         return session
 
     async def exec(self, command: str, *, timeout: float) -> ExecResult:
@@ -274,6 +286,7 @@ class ShellSession(AsyncResource):
             reply.feed(self._leftover)
         self._stale = reply
         started = anyio.current_time()
+        self._transport.begin_command()
         await self._transport.send_stream.send(_frame(command, marker))
         with anyio.move_on_after(timeout):
             await self._receive(reply)

@@ -69,7 +69,7 @@ EPISODES = pa.schema(
             pa.string(),
             "How the episode ended: submitted, autosubmission (<reason>), "
             "submission_not_found (<reason>), evaluation_format_error (<reason>), "
-            "early_exit or exit_error.",
+            "early_exit, exit_error or cancelled.",
         ),
         _col("error", pa.string(), "The error that ended the episode, if any."),
         _col("steps", pa.int64(), "Number of actions the agent took."),
@@ -122,7 +122,7 @@ MESSAGES = pa.schema(
         _col("sender", pa.string(), "The participant that sent the message."),
         _col("recipient", pa.string(), "The participant it was sent to (direct messages)."),
         _col("topic", pa.string(), "The topic it was published on (published messages)."),
-        _col("type", pa.string(), "The message type: tool.request, tool.reply, ..."),
+        _col("type", pa.string(), "The payload's type: ToolRequest, ToolReply, ..."),
         _col("sent_at", TIMESTAMP, "When it was sent."),
         _col("size_bytes", pa.int64(), "Size of the JSON payload in bytes."),
         _col("delivered", pa.bool_(), "False if the message could not be delivered."),

@@ -105,6 +105,7 @@ class Writer:
         self._rows_arrived = anyio.Event()
         self._batch_full = anyio.Event()
         self._room: anyio.Event | None = None
+        self._flusher_running = False
         self._lock = anyio.Lock()
         self._limiter = anyio.CapacityLimiter(1)
         self._error: StorageError | None = None
@@ -171,16 +172,34 @@ class Writer:
             StorageError: If the writer is closed.
         """
         await anyio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            try:
-                self.write_nowait(table, row)
-            except anyio.WouldBlock:
+        await self.room()
+        self.write_nowait(table, row)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+
+    async def room(self, rows: int = 1) -> None:
+        """Wait until ``write_nowait`` can accept ``rows`` more rows.
+
+        Returns at once, without a checkpoint, while there is room: callers on a hot path
+        that write a few rows together wait here once, then write them all without blocking.
+        When there is no room and the background flush is not running (it was cancelled, as
+        on Ctrl-C), this flushes instead of waiting, so that clean-up code in a shielded
+        scope can always record.
+
+        Raises:
+            ValueError: If ``rows`` is more than ``max_pending``.
+            StorageError: If the writer is closed, or the flush made here failed.
+        """
+        if rows > self._limit and not self._closed:
+            raise ValueError(f"{rows} rows can never fit in max_pending={self._limit}.")
+        while self._pending + rows > self._limit:
+            if self._closed:
+                self._refuse()
+            if self._flusher_running:
                 if self._room is None:
                     self._room = anyio.Event()
                 await self._room.wait()
             else:
-                break
-        await anyio.lowlevel.cancel_shielded_checkpoint()
+                await self.flush()
 
     async def flush(self) -> None:
         """Store every row accepted so far, and return once the sink has stored them.
@@ -193,6 +212,11 @@ class Writer:
             taken = self._take()
             with anyio.CancelScope(shield=True):
                 await self._store(taken)
+
+    @property
+    def error(self) -> StorageError | None:
+        """The first storage failure, if any; ``open_writer`` raises it on the way out."""
+        return self._error
 
     def statistics(self) -> WriterStatistics:
         """Return what the writer has done so far.
@@ -278,17 +302,21 @@ class Writer:
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         task_status.started()
-        while True:
-            await self._rows_arrived.wait()
-            if not self._buffered:
-                continue  # a flush() took the rows in the meantime
-            with anyio.CancelScope(deadline=self._first_row_at + self._flush_interval):
-                await self._batch_full.wait()
-            try:
-                await self.flush()
-            except StorageError:
-                writer_scope.cancel()  # open_writer raises the error it recorded
-                return
+        self._flusher_running = True
+        try:
+            while True:
+                await self._rows_arrived.wait()
+                if not self._buffered:
+                    continue  # a flush() took the rows in the meantime
+                with anyio.CancelScope(deadline=self._first_row_at + self._flush_interval):
+                    await self._batch_full.wait()
+                try:
+                    await self.flush()
+                except StorageError:
+                    writer_scope.cancel()  # open_writer raises the error it recorded
+                    return
+        finally:
+            self._flusher_running = False
 
     async def _aclose(self) -> None:
         self._closed = True

@@ -74,13 +74,17 @@ def load_task(root: Path) -> Task:
     for folder in ("workspace", "eval"):
         if not (root / folder).is_dir():
             raise TaskSpecError(root / folder, f"the task has no {folder}/ folder; create it")
-    if not (root / "eval" / spec.evaluation.command[-1]).exists():
-        raise TaskSpecError(
-            spec_file,
-            f"eval/{spec.evaluation.command[-1]} does not exist",
-            key="evaluation.command",
-        )
+    for script in _scripts(spec.evaluation.command):
+        if not (root / "eval" / script).is_file():
+            raise TaskSpecError(
+                spec_file, f"eval/{script} does not exist", key="evaluation.command"
+            )
     return Task(spec=spec, root=root)
+
+
+def _scripts(command: list[str]) -> list[str]:
+    """The arguments of an evaluation command that name a script of eval/ (by extension)."""
+    return [arg for arg in command if Path(arg).suffix in (".py", ".sh") and "/" not in arg[:1]]
 
 
 def _read_yaml(spec_file: Path) -> dict[str, Any]:
@@ -88,6 +92,8 @@ def _read_yaml(spec_file: Path) -> dict[str, Any]:
         data = yaml.safe_load(spec_file.read_text())
     except FileNotFoundError:
         raise TaskSpecError(spec_file, "no such file; a task folder needs a task.yaml") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TaskSpecError(spec_file, f"cannot be read: {e}") from e
     except yaml.YAMLError as e:
         raise TaskSpecError(spec_file, f"not valid YAML: {e}") from e
     if not isinstance(data, dict):

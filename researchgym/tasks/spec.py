@@ -80,7 +80,7 @@ class Evaluation(_Strict):
     ``RGYM_RESULT`` (the JSON file to write: metric name to value).
     """
 
-    command: list[str] = Field(default_factory=lambda: ["python3", "evaluate.py"])
+    command: list[str] = Field(default_factory=lambda: ["python3", "evaluate.py"], min_length=1)
     """The program and arguments that evaluate the submission."""
     timeout: float = Field(default=300.0, gt=0)
     """Seconds before the evaluation is killed."""

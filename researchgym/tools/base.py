@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -33,8 +33,9 @@ class ToolContext:
 
     sandbox: Sandbox
     task: TaskSpec
-    evaluate: Callable[[], Awaitable[EvaluationResult]]
-    """Score the current artefact (the engine routes this to the episode's evaluator)."""
+    evaluate: Callable[[Literal["validate", "submit"]], Awaitable[EvaluationResult]]
+    """Score the current artefact for validate or submit (the engine routes this to the
+    episode's evaluator)."""
 
     @property
     def timeout(self) -> float:

@@ -8,9 +8,9 @@ from researchgym.tools.bash import Bash
 from researchgym.tools.evaluate import Submit, Validate
 
 if TYPE_CHECKING:
-    from researchgym.tools.base import ActionClass, Tool, ToolContext, ToolResult
+    from researchgym.tools.base import Tool
 
-__all__ = ["COMMANDS", "classify", "command_docs", "execute", "find_tool"]
+__all__ = ["COMMANDS", "command_docs", "find_tool"]
 
 _BASH = Bash()
 COMMANDS: dict[str, Tool] = {tool.name: tool for tool in (Validate(), Submit())}
@@ -21,20 +21,6 @@ def find_tool(command: str) -> Tool:
     """Return the tool that runs ``command``: the one named by its first word, else bash."""
     words = command.split(maxsplit=1)
     return COMMANDS.get(words[0], _BASH) if words else _BASH
-
-
-def classify(command: str) -> ActionClass:
-    """Return the action class of ``command``."""
-    return find_tool(command).classify(command)
-
-
-async def execute(command: str, context: ToolContext) -> ToolResult:
-    """Run one agent command with the tool it names.
-
-    Raises:
-        SandboxError: If the sandbox fails.
-    """
-    return await find_tool(command)(command, context)
 
 
 def command_docs() -> str:

@@ -24,7 +24,7 @@ class Validate:
 
     async def __call__(self, command: str, context: ToolContext) -> ToolResult:
         """Evaluate and report the score."""
-        evaluation = await context.evaluate()
+        evaluation = await context.evaluate("validate")
         return ToolResult(_observation(evaluation, context.task), evaluation=evaluation)
 
     def classify(self, command: str) -> ActionClass:
@@ -44,7 +44,7 @@ class Submit:
 
     async def __call__(self, command: str, context: ToolContext) -> ToolResult:
         """Evaluate and end the episode."""
-        evaluation = await context.evaluate()
+        evaluation = await context.evaluate("submit")
         return ToolResult(
             _observation(evaluation, context.task), evaluation=evaluation, ends_episode=True
         )

@@ -26,7 +26,7 @@ def log() -> Log:
 
 async def test_send_is_fifo_per_recipient(log: Log) -> None:
     async with (
-        open_bus(run_id="r", recorder=log) as bus,
+        open_bus(run_id="r", hook=log) as bus,
         bus.endpoint("a", episode_id="e") as a,
         bus.endpoint("b", episode_id="e") as b,
     ):
@@ -39,7 +39,7 @@ async def test_send_is_fifo_per_recipient(log: Log) -> None:
 
 async def test_envelope_carries_everything_the_recorder_stores(log: Log) -> None:
     async with (
-        open_bus(run_id="r", recorder=log) as bus,
+        open_bus(run_id="r", hook=log) as bus,
         bus.endpoint("a", episode_id="e") as a,
         bus.endpoint("b", episode_id="e") as b,
     ):
@@ -79,7 +79,7 @@ async def test_duplicate_endpoint_name_is_refused() -> None:
 
 async def test_request_reply_with_correlation_id(log: Log) -> None:
     async with (
-        open_bus(run_id="r", recorder=log) as bus,
+        open_bus(run_id="r", hook=log) as bus,
         bus.endpoint("client", episode_id="e") as client,
         bus.endpoint("server", episode_id="e") as server,
         anyio.create_task_group() as tg,
@@ -102,7 +102,7 @@ async def test_request_reply_with_correlation_id(log: Log) -> None:
 
 async def test_request_timeout_then_late_reply_is_undeliverable(log: Log) -> None:
     async with (
-        open_bus(run_id="r", recorder=log) as bus,
+        open_bus(run_id="r", hook=log) as bus,
         bus.endpoint("client", episode_id="e") as client,
         bus.endpoint("server", episode_id="e") as server,
     ):
@@ -140,7 +140,7 @@ async def test_second_reply_is_refused() -> None:
 
 
 async def test_unknown_recipient_raises_at_sender_and_is_recorded(log: Log) -> None:
-    async with open_bus(run_id="r", recorder=log) as bus, bus.endpoint("a", episode_id="e") as a:
+    async with open_bus(run_id="r", hook=log) as bus, bus.endpoint("a", episode_id="e") as a:
         with pytest.raises(
             UndeliverableError, match=r"^Cannot deliver to 'nobody': no such endpoint\.$"
         ):
@@ -162,8 +162,6 @@ async def test_backpressure_blocks_sender_until_recipient_reads() -> None:
     ):
         await a.send("b", 1)
         await a.send("b", 2)
-        with pytest.raises(anyio.WouldBlock):
-            await a.send_nowait("b", 3)
         sent: list[int] = []
         async with anyio.create_task_group() as tg:
 
@@ -179,25 +177,69 @@ async def test_backpressure_blocks_sender_until_recipient_reads() -> None:
         assert [(await b.receive()).payload for _ in range(2)] == [2, 3]
 
 
-async def test_send_nowait_refused_is_not_recorded(log: Log) -> None:
+async def test_unread_messages_are_recorded_as_lost(log: Log) -> None:
     async with (
-        open_bus(run_id="r", buffer_size=1, recorder=log) as bus,
+        open_bus(run_id="r", hook=log) as bus,
         bus.endpoint("a", episode_id="e") as a,
         bus.endpoint("b", episode_id="e"),
     ):
-        await a.send_nowait("b", 1)
-        with pytest.raises(anyio.WouldBlock):
-            await a.send_nowait("b", 2)
-    # the unread message 1 is recorded again as lost when b closed
+        await a.send("b", 1)
     assert [(env.payload, err) for env, err in log.seen] == [
         (1, None),
         (1, "the endpoint closed before reading it"),
     ]
 
 
+async def test_sender_giving_up_on_a_full_mailbox_is_recorded(log: Log) -> None:
+    async with (
+        open_bus(run_id="r", buffer_size=1, hook=log) as bus,
+        bus.endpoint("a", episode_id="e") as a,
+        bus.endpoint("b", episode_id="e") as b,
+    ):
+        await a.send("b", 1)
+        with anyio.move_on_after(0.05):
+            await a.send("b", 2)
+        assert (await b.receive()).payload == 1
+    assert [(env.payload, err) for env, err in log.seen] == [
+        (1, None),
+        (2, None),
+        (2, "the sender stopped waiting for room"),
+    ]
+
+
+async def test_request_to_an_endpoint_that_closes_unread_fails_at_once() -> None:
+    async with open_bus(run_id="r") as bus, bus.endpoint("client", episode_id="e") as client:
+        server = bus.endpoint("server", episode_id="e")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.aclose)  # runs once the request waits for its reply
+            with pytest.raises(
+                UndeliverableError,
+                match=r"^Cannot deliver to 'server': the endpoint closed before reading it\.$",
+            ):
+                await client.request("server", "q", timeout=30)
+
+
+async def test_request_received_but_never_answered_fails_when_the_server_closes() -> None:
+    async with open_bus(run_id="r") as bus, bus.endpoint("client", episode_id="e") as client:
+        server = bus.endpoint("server", episode_id="e")
+        async with anyio.create_task_group() as tg:
+
+            async def take_and_quit() -> None:
+                await server.receive()
+                await server.aclose()
+
+            tg.start_soon(take_and_quit)
+            with pytest.raises(
+                UndeliverableError,
+                match=r"^Cannot deliver to 'server': the recipient closed without replying\.$",
+            ):
+                await client.request("server", "q", timeout=30)
+        assert bus.statistics().pending_requests == 0
+
+
 async def test_recipient_closing_while_sender_waits_raises(log: Log) -> None:
     async with (
-        open_bus(run_id="r", buffer_size=1, recorder=log) as bus,
+        open_bus(run_id="r", buffer_size=1, hook=log) as bus,
         bus.endpoint("a", episode_id="e") as a,
     ):
         b = bus.endpoint("b", episode_id="e")
@@ -234,7 +276,7 @@ async def test_send_to_closed_endpoint_is_undeliverable() -> None:
 
 async def test_publish_reaches_every_subscriber_in_order(log: Log) -> None:
     async with (
-        open_bus(run_id="r", recorder=log) as bus,
+        open_bus(run_id="r", hook=log) as bus,
         bus.endpoint("pub", episode_id="e") as pub,
         bus.endpoint("s1", episode_id="e") as s1,
         bus.endpoint("s2", episode_id="e") as s2,
@@ -285,3 +327,33 @@ async def test_cancelled_request_leaves_nothing_pending() -> None:
             await a.request("b", "q", timeout=10)
         await checkpoint()
         assert bus.statistics().pending_requests == 0
+
+
+async def test_subscriber_closing_during_publish_does_not_stop_the_others(log: Log) -> None:
+    async with (
+        open_bus(run_id="r", buffer_size=1, hook=log) as bus,
+        bus.endpoint("pub", episode_id="e") as pub,
+        bus.endpoint("s1", episode_id="e") as s1,
+        bus.endpoint("s3", episode_id="e") as s3,
+    ):
+        s2 = bus.endpoint("s2", episode_id="e")
+        for sub in (s1, s2, s3):
+            sub.subscribe("t")
+        await pub.publish("t", "first")  # every mailbox is now full
+        async with anyio.create_task_group() as tg:
+            failures: list[UndeliverableError] = []
+
+            async def publish() -> None:
+                try:
+                    await pub.publish("t", "second")
+                except UndeliverableError as e:
+                    failures.append(e)
+
+            tg.start_soon(publish)
+            await wait_all_tasks_blocked()  # waiting for room at s1
+            await s2.aclose()
+            assert (await s1.receive()).payload == "first"
+            assert (await s3.receive()).payload == "first"
+        assert [f.recipient for f in failures] == ["s2"]
+        assert (await s1.receive()).payload == "second"
+        assert (await s3.receive()).payload == "second"

@@ -170,6 +170,18 @@ async def test_exec_timeout_keeps_the_sandbox_usable(sandbox: LocalSandbox) -> N
     assert (await sandbox.exec("pwd", timeout=5)).output == "/tmp\n"
 
 
+async def test_timeout_spares_background_jobs_of_earlier_commands(
+    sandbox: LocalSandbox,
+) -> None:
+    started = await sandbox.exec("sleep 1000 >/dev/null 2>&1 & echo $!", timeout=5)
+    earlier_job = int(started.output)
+    await anyio.sleep(0.05)  # into a later clock tick than the job's start
+    result = await sandbox.exec("sleep 1000 & echo $! > job.pid; sleep 30", timeout=0.3)
+    assert result.timed_out
+    assert await eventually_dead(int(await sandbox.read_file("job.pid")))
+    assert await alive(earlier_job)
+
+
 async def test_run_is_outside_the_shell_session(sandbox: LocalSandbox) -> None:
     await sandbox.exec("cd /; X=1", timeout=5)
     await sandbox.write_file("sub/marker", b"")
@@ -187,6 +199,18 @@ async def test_run_timeout_kills_the_whole_group(sandbox: LocalSandbox) -> None:
     assert (result.exit_code, result.timed_out) == (137, True)
     child = int(await sandbox.read_file("child.pid"))
     assert await eventually_dead(child)
+
+
+async def test_run_ends_when_the_program_ends_even_if_a_child_holds_its_output(
+    sandbox: LocalSandbox,
+) -> None:
+    started = anyio.current_time()
+    result = await sandbox.run(
+        ["sh", "-c", "sleep 30 & echo $! > child.pid; echo done"], timeout=20
+    )
+    assert anyio.current_time() - started < 5
+    assert (result.exit_code, result.timed_out, result.output) == (0, False, "done\n")
+    assert await eventually_dead(int(await sandbox.read_file("child.pid")))
 
 
 async def test_run_leaves_nothing_of_its_group_behind(sandbox: LocalSandbox) -> None:

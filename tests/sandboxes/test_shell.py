@@ -268,6 +268,9 @@ class FakeShell:
         for start in range(0, len(data), self.chunk):
             self._out.send_nowait(data[start : start + self.chunk])
 
+    def begin_command(self) -> None:
+        pass
+
     async def interrupt(self) -> None:
         self.interrupts += 1
         if self._hanging:

@@ -177,3 +177,23 @@ def test_every_builtin_task_loads_and_keeps_eval_out_of_the_workspace(task_id: s
     workspace_files = {p.name for p in task.workspace_dir.rglob("*")}
     eval_files = {p.name for p in task.eval_dir.rglob("*") if p.is_file()}
     assert eval_files and not (eval_files & workspace_files)
+
+
+def test_evaluation_command_with_arguments(tmp_path: Path) -> None:
+    root = make_task(
+        tmp_path / "t",
+        lambda s: s["evaluation"].update(command=["python3", "evaluate.py", "--fast"]),
+    )
+    assert load_task(root).spec.evaluation.command[-1] == "--fast"
+    empty = make_task(tmp_path / "e", lambda s: s["evaluation"].update(command=[]))
+    with pytest.raises(
+        TaskSpecError, match=r"key 'evaluation\.command': List should have at least 1"
+    ):
+        load_task(empty)
+
+
+def test_unreadable_task_yaml(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t")
+    (root / "task.yaml").write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(TaskSpecError, match=r"task\.yaml: cannot be read: 'utf-8' codec"):
+        load_task(root)

@@ -2,16 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from researchgym.tools import (
-    COMMANDS,
-    ActionClass,
-    Bash,
-    Submit,
-    Validate,
-    classify,
-    command_docs,
-    find_tool,
-)
+from researchgym.tools import COMMANDS, ActionClass, Bash, Submit, Validate, command_docs, find_tool
 
 
 @pytest.mark.parametrize(
@@ -30,7 +21,7 @@ from researchgym.tools import (
 )
 def test_lines_go_to_the_right_tool(command: str, tool: type, action_class: ActionClass) -> None:
     assert isinstance(find_tool(command), tool)
-    assert classify(command) is action_class
+    assert find_tool(command).classify(command) is action_class
 
 
 def test_every_command_documents_itself_once() -> None:

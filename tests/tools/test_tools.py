@@ -8,7 +8,7 @@ import pytest
 
 from researchgym.sandboxes import open_local_sandbox
 from researchgym.tasks import Task, evaluate, load_task
-from researchgym.tools import ToolContext, execute
+from researchgym.tools import ToolContext, ToolResult, find_tool
 from tests.tasks.test_evaluator import SCORE_ANSWER
 from tests.tasks.test_loader import make_task
 
@@ -27,7 +27,11 @@ def task(tmp_path: Path) -> Task:
 @pytest.fixture
 async def context(task: Task) -> AsyncIterator[ToolContext]:
     async with await open_local_sandbox() as sb:
-        yield ToolContext(sb, task.spec, lambda: evaluate(task, sb))
+        yield ToolContext(sb, task.spec, lambda kind: evaluate(task, sb))
+
+
+async def execute(command: str, context: ToolContext) -> ToolResult:
+    return await find_tool(command)(command, context)
 
 
 async def test_bash_shows_output_and_exit_code(context: ToolContext) -> None:
