@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
-import pyarrow as pa
 import typer
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from researchgym.errors import ResearchGymError
+from researchgym.errors import ConfigError, ResearchGymError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from researchgym.config import RunConfig
     from researchgym.engine import Runner
 
@@ -82,6 +83,8 @@ def run(
     limits = {"max_steps": max_steps, "concurrent_episodes": concurrency}
     if any(v is not None for v in limits.values()):
         overrides["limits"] = {k: v for k, v in limits.items() if v is not None}
+    if parquet is not None and db is not None:
+        raise ConfigError("Pass --db or --parquet, not both: a run is stored in one place.")
     if parquet is not None or db is not None:
         overrides["storage"] = (
             {"format": "parquet", "path": parquet} if parquet else {"format": "duckdb", "path": db}
@@ -175,6 +178,8 @@ def report(
 
 
 def _print_table(table: pa.Table, format: Format) -> None:
+    import pyarrow as pa  # here, not at start-up: `researchgym --help` stays fast
+
     rows = table.to_pylist()
     if format is Format.json:
         print(json.dumps(rows, default=str, indent=2))

@@ -138,14 +138,17 @@ def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
             }
         )
     )
-    db = tmp_path / "db.duckdb"
+    db = tmp_path / "parquet"  # readable while the run writes, unlike a DuckDB file
     run = subprocess.Popen(
-        [CLI, "run", "--config", str(config), "--db", str(db)],
+        [CLI, "run", "--config", str(config), "--parquet", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    deadline = time.monotonic() + 60
+    while not list(db.glob("tool_calls/*/*.parquet")):  # steps were recorded and flushed
+        assert time.monotonic() < deadline and run.poll() is None, "no steps were stored"
+        time.sleep(0.1)
     run.send_signal(signal.SIGINT)
     _, stderr = run.communicate(timeout=60)
     assert run.returncode == 130, stderr
@@ -166,3 +169,11 @@ def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
     assert counts["ends"] == 3
     gaps = rows(db, "SELECT max(seq) - count(*) AS gap FROM events GROUP BY episode_id")
     assert gaps == [{"gap": 0}] * 3
+
+
+def test_db_and_parquet_together_are_refused(tmp_path: Path) -> None:
+    done = cli("run", "--db", tmp_path / "a.duckdb", "--parquet", tmp_path / "pq")
+    assert (done.returncode, done.stderr.strip()) == (
+        1,
+        "error: Pass --db or --parquet, not both: a run is stored in one place.",
+    )

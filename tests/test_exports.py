@@ -27,7 +27,16 @@ ALLOWED: dict[str, set[str]] = {
 }
 """For each part of the package, the other parts it may import ("" is the package root)."""
 
-BACKEND_NEUTRAL = ["engine", "sandboxes/base.py", "sandboxes/local.py", "sandboxes/shell.py"]
+BACKEND_NEUTRAL = [
+    "engine",
+    "tools",
+    "sandboxes/base.py",
+    "sandboxes/local.py",
+    "sandboxes/shell.py",
+    "sandboxes/_processes.py",
+    "storage/writer.py",
+    "tasks/evaluator.py",
+]
 """Code that must run under asyncio and trio alike: it may not import either backend."""
 
 

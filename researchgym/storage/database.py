@@ -16,7 +16,13 @@ import duckdb
 import pyarrow as pa
 
 from researchgym.errors import QueryError, StorageError
-from researchgym.storage.duckdb import comment_sql, connect_file, create_table_sql
+from researchgym.storage.duckdb import (
+    comment_sql,
+    connect_file,
+    create_table_sql,
+    sql_identifier,
+    sql_literal,
+)
 from researchgym.storage.schema import SCHEMAS
 
 if TYPE_CHECKING:
@@ -73,21 +79,24 @@ def _open_parquet(root: Path) -> duckdb.DuckDBPyConnection:
 def _parquet_view_sql(root: Path, table: TableName) -> str | None:
     if next((root / table).glob("*/*.parquet"), None) is None:
         return None
-    pattern = str(root / table / "*" / "*.parquet").replace("'", "''")
-    columns = ", ".join(f'"{name}"' for name in SCHEMAS[table].names)
+    pattern = sql_literal(str(root / table / "*" / "*.parquet"))
+    columns = ", ".join(sql_identifier(name) for name in SCHEMAS[table].names)
     return (
-        f"CREATE VIEW \"{table}\" AS SELECT {columns} FROM read_parquet('{pattern}', "
+        f"CREATE VIEW {sql_identifier(table)} AS SELECT {columns} FROM read_parquet({pattern}, "
         "hive_partitioning = true, union_by_name = true, hive_types = {'run_id': VARCHAR})"
     )
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+def query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> pa.Table:
     """Run SQL and return its result as an Arrow table.
 
     Args:
         con: A connection from open_database (or any DuckDB connection).
         sql: One SQL statement. Given several separated by semicolons, DuckDB runs them all
             and the result is the last one's.
+        params: Values for the statement's ``$name`` parameters.
 
     Returns:
         The result rows; an empty table with no columns for a statement that returns nothing.
@@ -96,7 +105,7 @@ def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
         QueryError: If DuckDB rejects the query; it carries DuckDB's message.
     """
     try:
-        relation = con.sql(sql)
+        relation = con.sql(sql, params=params)
         return pa.table({}) if relation is None else relation.to_arrow_table()
     except duckdb.Error as exc:
         raise QueryError(sql, str(exc)) from exc

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 
     from researchgym.storage.schema import TableName
 
-__all__ = ["DuckDBSink", "comment_sql", "connect_file", "create_table_sql"]
+__all__ = [
+    "DuckDBSink",
+    "comment_sql",
+    "connect_file",
+    "create_table_sql",
+    "sql_identifier",
+    "sql_literal",
+]
 
 _SIMPLE_TYPES: dict[pa.DataType, str] = {
     pa.string(): "VARCHAR",
@@ -42,11 +49,13 @@ def _duckdb_type(type_: pa.DataType) -> str:
         raise TypeError(f"No DuckDB type is defined for the Arrow type {type_}.") from None
 
 
-def _ident(name: str) -> str:
+def sql_identifier(name: str) -> str:
+    """Quote a name for DuckDB SQL."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """Quote a string as a DuckDB SQL literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -63,10 +72,10 @@ def create_table_sql(table: TableName) -> str:
         TypeError: If the schema has a column type with no DuckDB equivalent.
     """
     columns = ", ".join(
-        f"{_ident(field.name)} {_duckdb_type(field.type)}{'' if field.nullable else ' NOT NULL'}"
-        for field in SCHEMAS[table]
+        f"{sql_identifier(f.name)} {_duckdb_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
+        for f in SCHEMAS[table]
     )
-    return f"CREATE TABLE IF NOT EXISTS {_ident(table)} ({columns})"
+    return f"CREATE TABLE IF NOT EXISTS {sql_identifier(table)} ({columns})"
 
 
 def comment_sql(table: TableName) -> str:
@@ -79,8 +88,8 @@ def comment_sql(table: TableName) -> str:
         The statements, separated by semicolons.
     """
     return ";\n".join(
-        f"COMMENT ON COLUMN {_ident(table)}.{_ident(field.name)} IS "
-        f"{_literal(bytes(field.metadata[b'doc']).decode())}"
+        f"COMMENT ON COLUMN {sql_identifier(table)}.{sql_identifier(field.name)} IS "
+        f"{sql_literal(bytes(field.metadata[b'doc']).decode())}"
         for field in SCHEMAS[table]
     )
 
@@ -167,8 +176,8 @@ class DuckDBSink(Sink):
             StorageError: If DuckDB rejects the batch (a NOT NULL column holds a null, the disk
                 is full) or the sink is closed. Nothing of the batch is stored then.
         """
-        columns = ", ".join(_ident(name) for name in SCHEMAS[table].names)
-        sql = f"INSERT INTO {_ident(table)} ({columns}) SELECT {columns} FROM {_BATCH_VIEW}"
+        columns = ", ".join(sql_identifier(name) for name in SCHEMAS[table].names)
+        sql = f"INSERT INTO {sql_identifier(table)} ({columns}) SELECT {columns} FROM {_BATCH_VIEW}"
         try:
             with self._con.cursor() as cursor:
                 cursor.register(_BATCH_VIEW, batch)

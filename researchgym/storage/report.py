@@ -26,7 +26,7 @@ WITH per_episode AS (
            CASE e.direction WHEN 'max' THEN max(s.score) ELSE min(s.score) END AS best,
            arg_max(s.score, s.seq) AS last
     FROM episodes e LEFT JOIN scores s USING (run_id, episode_id)
-    WHERE e.run_id IN (SELECT unnest($runs))
+    WHERE list_contains($runs, e.run_id)
     GROUP BY e.run_id, e.episode_id, e.task_id, e.agent, e.metric, e.direction, e.baseline,
              e.steps, e.exit_status
 ),
@@ -68,8 +68,4 @@ def report(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> pa.Table:
     Raises:
         QueryError: If the database lacks the tables (not a researchgym database).
     """
-    return query(con, _REPORT_SQL.replace("$runs", _list_literal(run_ids)))
-
-
-def _list_literal(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+    return query(con, _REPORT_SQL, {"runs": run_ids})

@@ -299,3 +299,28 @@ async def test_settings_out_of_range_raise_value_error(
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         async with open_writer(RecordingSink(), **setting):
             pass
+
+
+async def test_room_returns_at_once_while_there_is_room() -> None:
+    sink = RecordingSink()
+    async with open_writer(sink, batch_rows=100, flush_interval=3600, max_pending=3) as writer:
+        writer.write_nowait("events", _event(0))
+        await writer.room(2)  # fits: no wait, no flush
+        assert writer.statistics().rows_pending == 1
+        with pytest.raises(ValueError, match=r"^4 rows can never fit in max_pending=3\.$"):
+            await writer.room(4)
+
+
+async def test_room_flushes_itself_once_the_background_flush_is_gone() -> None:
+    sink = RecordingSink()
+    with anyio.CancelScope() as outer:
+        async with open_writer(sink, batch_rows=100, flush_interval=3600, max_pending=2) as writer:
+            writer.write_nowait("events", _event(0))
+            writer.write_nowait("events", _event(1))
+            outer.cancel()  # Ctrl-C: the writer's flush task is cancelled too
+            with anyio.CancelScope(shield=True), anyio.fail_after(5):
+                await anyio.wait_all_tasks_blocked()
+                await writer.room(1)  # clean-up code: must not wait for a flush that is gone
+                writer.write_nowait("events", _event(2))
+            assert sink.sizes() == [("events", 2)]
+    assert [row["seq"] for row in sink.rows()] == [0, 1, 2]
