@@ -10,6 +10,7 @@ A run is every task x every agent x ``attempts`` episodes. From YAML::
         params: {commands: ["ls"]}
     attempts: 2
     limits: {max_steps: 50, concurrent_episodes: 16}
+    cpus: {engine: [0], sandboxes: [1, 2, 3]}
     storage: {format: duckdb, path: runs/researchgym.duckdb}
 """
 
@@ -28,7 +29,15 @@ from researchgym.errors import ConfigError
 if TYPE_CHECKING:
     from typing import Self
 
-__all__ = ["AgentConfig", "Limits", "RunConfig", "StorageConfig", "load_run_config", "run_config"]
+__all__ = [
+    "AgentConfig",
+    "Cpus",
+    "Limits",
+    "RunConfig",
+    "StorageConfig",
+    "load_run_config",
+    "run_config",
+]
 
 
 class _Strict(BaseModel):
@@ -61,6 +70,19 @@ class Limits(_Strict):
     """Episodes running at the same time."""
 
 
+class Cpus(_Strict):
+    """Which CPUs the engine and the sandboxes run on (default: all CPUs, shared).
+
+    On a small machine, giving the engine a CPU of its own and the sandboxes the others
+    keeps every shell the event loop wakes from preempting it.
+    """
+
+    engine: list[int] | None = None
+    """CPUs of the engine process (event loop, recorder, writer); one is enough."""
+    sandboxes: list[int] | None = None
+    """CPUs the sandboxes' processes may run on."""
+
+
 class StorageConfig(_Strict):
     """Where events are stored."""
 
@@ -85,6 +107,7 @@ class RunConfig(_Strict):
     sandbox: Literal["local"] = "local"
     """Where commands run: local (a temporary directory; no isolation)."""
     limits: Limits = Limits()
+    cpus: Cpus = Cpus()
     storage: StorageConfig = StorageConfig()
 
 

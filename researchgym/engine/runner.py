@@ -8,6 +8,7 @@ flushed and the run is stored as cancelled.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ import researchgym
 from researchgym.agents import check_agent
 from researchgym.engine.bus import open_bus
 from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
+from researchgym.engine.placement import engine_placement
 from researchgym.engine.recorder import Recorder, now_us
 from researchgym.engine.status import FAILED
 from researchgym.sandboxes import open_local_sandbox
@@ -70,9 +72,13 @@ class Runner:
             The outcome of every episode.
 
         Raises:
-            ResearchGymError: If a task or an agent cannot be loaded, or the store cannot be
-                opened.
+            ResearchGymError: If a task or an agent cannot be loaded, a CPU of the placement
+                does not exist, or the store cannot be opened.
         """
+        with engine_placement(self.config.cpus):
+            return await self._run()
+
+    async def _run(self) -> list[EpisodeOutcome]:
         plans = await anyio.to_thread.run_sync(self._plan)
         self._planned = len(plans)
         sink = await anyio.to_thread.run_sync(open_sink, self.config.storage)
@@ -106,6 +112,7 @@ class Runner:
 
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
         limiter = anyio.CapacityLimiter(self.config.limits.concurrent_episodes)
+        sandbox = functools.partial(open_local_sandbox, cpus=self.config.cpus.sandboxes)
         async with open_bus(run_id=self.config.run_id, hook=recorder.message) as bus:
 
             async def one(plan: EpisodePlan) -> None:
@@ -117,7 +124,7 @@ class Runner:
                             bus=bus,
                             recorder=recorder,
                             limits=self.config.limits,
-                            open_sandbox=open_local_sandbox,
+                            open_sandbox=sandbox,
                             sandbox_kind=self.config.sandbox,
                         )
                     finally:

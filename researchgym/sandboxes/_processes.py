@@ -150,12 +150,15 @@ class LocalShellTransport:
             await self._process.aclose()
 
 
-async def spawn_local_shell(*, cwd: Path, env: dict[str, str]) -> LocalShellTransport:
+async def spawn_local_shell(
+    *, cwd: Path, env: dict[str, str], cpus: frozenset[int] | None = None
+) -> LocalShellTransport:
     """Start a bash in ``cwd`` that leads a new session.
 
     Args:
         cwd: The shell's starting directory.
         env: Its whole environment.
+        cpus: The CPUs it and its commands may run on (default: those of this process).
 
     Returns:
         The transport.
@@ -172,7 +175,15 @@ async def spawn_local_shell(*, cwd: Path, env: dict[str, str]) -> LocalShellTran
         env=env,
         start_new_session=True,
     )
+    _pin(process.pid, cpus)
     return LocalShellTransport(process)
+
+
+def _pin(pid: int, cpus: frozenset[int] | None) -> None:
+    """Restrict a process (and the children it starts from now on) to ``cpus``."""
+    if cpus:
+        with contextlib.suppress(ProcessLookupError):  # it already ended
+            os.sched_setaffinity(pid, cpus)
 
 
 async def run_process(
@@ -183,6 +194,7 @@ async def run_process(
     timeout: float,
     output_cap: int,
     grace: float,
+    cpus: frozenset[int] | None = None,
 ) -> ExecResult:
     """Run a program in a new session, capturing capped output, killing its group at timeout.
 
@@ -196,6 +208,7 @@ async def run_process(
         timeout: Seconds before its process group is killed.
         output_cap: Bytes of output kept (head and tail halves).
         grace: Seconds to collect the last output after the kill.
+        cpus: The CPUs it may run on (default: those of this process).
 
     Returns:
         The result.
@@ -221,6 +234,7 @@ async def run_process(
         return _result(status, output, timed_out=False, started=started)
     except OSError as exc:
         raise SandboxBrokenError(f"cannot start a process ({exc})") from exc
+    _pin(process.pid, cpus)
     async with process:
         try:
             timed_out = await _collect(process, output, timeout=timeout, grace=grace)

@@ -19,6 +19,7 @@ import stat
 import tempfile
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -27,6 +28,9 @@ from researchgym.sandboxes._processes import run_process, spawn_local_shell
 from researchgym.sandboxes.base import ExecResult, Sandbox
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP
 from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["LocalSandbox", "open_local_sandbox"]
 
@@ -41,6 +45,7 @@ async def open_local_sandbox(
     root: Path | None = None,
     env: dict[str, str] | None = None,
     output_cap: int = DEFAULT_OUTPUT_CAP,
+    cpus: Iterable[int] | None = None,
 ) -> LocalSandbox:
     """Create a temporary workspace and start a shell in it.
 
@@ -49,6 +54,10 @@ async def open_local_sandbox(
         env: Environment variables for the shell and for ``run``, on top of a few host
             ones (``PATH``, ``HOME``, ``LANG``, ...).
         output_cap: Bytes of output kept per command (head and tail halves).
+        cpus: The CPUs its processes may run on (default: those of this process). Keeping
+            sandboxes off the engine's CPU spares the event loop from being preempted by
+            every shell it wakes. A ``run`` program is moved there as soon as it has
+            started, so what it starts runs there too.
 
     Returns:
         The sandbox; close it with ``aclose()`` or use it with ``async with``.
@@ -65,13 +74,14 @@ async def open_local_sandbox(
     full_env.update(env or {})
     try:
         await anyio.to_thread.run_sync(workspace.mkdir)
-        spawn = partial(spawn_local_shell, cwd=workspace, env=full_env)
+        pinned = frozenset(cpus) if cpus else None
+        spawn = partial(spawn_local_shell, cwd=workspace, env=full_env, cpus=pinned)
         session = await ShellSession.open(spawn, output_cap=output_cap)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_remove_tree, tempdir)
         raise
-    return LocalSandbox(tempdir, session, env=full_env, output_cap=output_cap)
+    return LocalSandbox(tempdir, session, env=full_env, output_cap=output_cap, cpus=pinned)
 
 
 class LocalSandbox(Sandbox):
@@ -89,9 +99,16 @@ class LocalSandbox(Sandbox):
     """
 
     def __init__(
-        self, tempdir: Path, session: ShellSession, *, env: dict[str, str], output_cap: int
+        self,
+        tempdir: Path,
+        session: ShellSession,
+        *,
+        env: dict[str, str],
+        output_cap: int,
+        cpus: frozenset[int] | None,
     ) -> None:
         self._tempdir = tempdir
+        self._cpus = cpus
         self._workspace = tempdir / "workspace"
         self._session = session
         self._env = env
@@ -141,6 +158,7 @@ class LocalSandbox(Sandbox):
                     timeout=timeout,
                     output_cap=self._output_cap,
                     grace=DEFAULT_GRACE,
+                    cpus=self._cpus,
                 )
         finally:
             self._runs.discard(scope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -226,3 +227,18 @@ async def test_runs_under_both_backends(tmp_path: Path) -> None:
     assert [o.exit_status for o in outcomes] == ["submitted"] * 3
     stats = runner.statistics()
     assert (stats.episodes, stats.done, stats.running, stats.failed, stats.steps) == (3, 3, 0, 0, 9)
+
+
+async def test_sandboxes_run_on_their_cpus(tmp_path: Path) -> None:
+    cpu = max(os.sched_getaffinity(0))
+    check = "grep Cpus_allowed_list /proc/self/status"
+    cfg = config(
+        tmp_path,
+        tasks=[toy_task(tmp_path / "toy")],
+        agents=[{"kind": "scripted", "params": {"commands": [check]}}],
+        attempts=1,
+        cpus={"sandboxes": [cpu]},
+    )
+    await Runner(cfg).run()
+    [row] = await sql(cfg, f"SELECT output FROM tool_calls WHERE command = '{check}'")
+    assert row["output"].split() == ["Cpus_allowed_list:", str(cpu)]

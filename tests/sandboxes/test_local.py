@@ -182,6 +182,17 @@ async def test_timeout_spares_background_jobs_of_earlier_commands(
     assert await alive(earlier_job)
 
 
+async def test_processes_run_on_the_chosen_cpus(tmp_path: Path) -> None:
+    cpu = max(os.sched_getaffinity(0))
+    check = "grep Cpus_allowed_list /proc/self/status"
+    expected = ["Cpus_allowed_list:", str(cpu)]
+    async with await open_local_sandbox(root=tmp_path, cpus=[cpu]) as sandbox:
+        assert (await sandbox.exec(check, timeout=5)).output.split() == expected
+        # a program is pinned as soon as it has started: what it starts then is pinned too
+        ran = await sandbox.run(["sh", "-c", f"sleep 0.2; {check}"], timeout=5)
+        assert ran.output.split() == expected
+
+
 async def test_run_is_outside_the_shell_session(sandbox: LocalSandbox) -> None:
     await sandbox.exec("cd /; X=1", timeout=5)
     await sandbox.write_file("sub/marker", b"")
