@@ -166,24 +166,31 @@ async def spawn_local_shell(
     Raises:
         OSError: If bash cannot be started.
     """
+    process = await _spawn(list(SHELL_ARGV), subprocess.PIPE, cwd=cwd, env=env, cpus=cpus)
+    return LocalShellTransport(process)
+
+
+async def _spawn(
+    argv: list[str], stdin: int, *, cwd: Path, env: dict[str, str], cpus: frozenset[int] | None
+) -> Process:
+    """Start a program leading a new session, stderr into stdout, on ``cpus``.
+
+    The program is moved to ``cpus`` as soon as it has started; what it starts from then on
+    runs there too.
+    """
     process = await anyio.open_process(
-        SHELL_ARGV,
-        stdin=subprocess.PIPE,
+        argv,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=cwd,
         env=env,
         start_new_session=True,
     )
-    _pin(process.pid, cpus)
-    return LocalShellTransport(process)
-
-
-def _pin(pid: int, cpus: frozenset[int] | None) -> None:
-    """Restrict a process (and the children it starts from now on) to ``cpus``."""
     if cpus:
         with contextlib.suppress(ProcessLookupError):  # it already ended
-            os.sched_setaffinity(pid, cpus)
+            os.sched_setaffinity(process.pid, cpus)
+    return process
 
 
 async def run_process(
@@ -219,22 +226,13 @@ async def run_process(
     started = anyio.current_time()
     output = CappedOutput(output_cap)
     try:
-        process = await anyio.open_process(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
+        process = await _spawn(argv, subprocess.DEVNULL, cwd=cwd, env=env, cpus=cpus)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         output.write(f"{exc}\n".encode())
         status = 127 if isinstance(exc, FileNotFoundError) else 126
         return _result(status, output, timed_out=False, started=started)
     except OSError as exc:
         raise SandboxBrokenError(f"cannot start a process ({exc})") from exc
-    _pin(process.pid, cpus)
     async with process:
         try:
             timed_out = await _collect(process, output, timeout=timeout, grace=grace)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,6 +26,21 @@ sys.stdin.read()
 class Held(NamedTuple):
     path: Path
     pid: int
+
+    def message(self) -> str:
+        """The whole message of the DatabaseLockedError for this file, as a regex."""
+        return re.escape(
+            f"The database {self.path} is in use by another process (PID {self.pid}). Wait "
+            "for that run to finish, or pass another database with --db."
+        )
+
+
+def corrupt_message(path: Path) -> str:
+    """The whole message of the error for a corrupt database file, as a regex."""
+    return re.escape(
+        f"The file {path} is not a readable DuckDB database. Move it away, or pass another "
+        "database with --db."
+    )
 
 
 @pytest.fixture

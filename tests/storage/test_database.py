@@ -16,6 +16,7 @@ from researchgym.storage import (
     open_database,
     query,
 )
+from tests.storage.conftest import corrupt_message
 from tests.storage.tables import actual_columns, expected_columns, sample_batch
 
 if TYPE_CHECKING:
@@ -73,26 +74,13 @@ def test_a_file_opens_read_only_by_default(tmp_path: Path) -> None:
 def test_a_held_file_raises_database_locked_error(held_database: Held) -> None:
     with pytest.raises(DatabaseLockedError) as caught:
         open_database(held_database.path)
-    assert re.fullmatch(
-        re.escape(
-            f"The database {held_database.path} is in use by another process "
-            f"(PID {held_database.pid}). Wait for that run to finish, or pass another "
-            "database with --db."
-        ),
-        str(caught.value),
-    )
+    assert re.fullmatch(held_database.message(), str(caught.value))
 
 
 def test_a_corrupt_file_raises_storage_error(corrupt_database: Path) -> None:
     with pytest.raises(StorageError) as caught:
         open_database(corrupt_database)
-    assert re.fullmatch(
-        re.escape(
-            f"The file {corrupt_database} is not a readable DuckDB database. Move it away, or "
-            "pass another database with --db."
-        ),
-        str(caught.value),
-    )
+    assert re.fullmatch(corrupt_message(corrupt_database), str(caught.value))
 
 
 def test_query_returns_arrow(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from researchgym.errors import DatabaseLockedError, StorageError
 from researchgym.storage import SCHEMAS, DuckDBSink, TableName, open_database
+from tests.storage.conftest import corrupt_message
 from tests.storage.tables import (
     actual_columns,
     expected_columns,
@@ -87,26 +88,13 @@ def test_a_file_held_by_another_process_raises_database_locked_error(
     with pytest.raises(DatabaseLockedError) as caught:
         DuckDBSink(held_database.path)
     assert caught.value.holder == f"PID {held_database.pid}"
-    assert re.fullmatch(
-        re.escape(
-            f"The database {held_database.path} is in use by another process "
-            f"(PID {held_database.pid}). Wait for that run to finish, or pass another "
-            "database with --db."
-        ),
-        str(caught.value),
-    )
+    assert re.fullmatch(held_database.message(), str(caught.value))
 
 
 def test_a_corrupt_file_raises_storage_error(corrupt_database: Path) -> None:
     with pytest.raises(StorageError) as caught:
         DuckDBSink(corrupt_database)
-    assert re.fullmatch(
-        re.escape(
-            f"The file {corrupt_database} is not a readable DuckDB database. Move it away, or "
-            "pass another database with --db."
-        ),
-        str(caught.value),
-    )
+    assert re.fullmatch(corrupt_message(corrupt_database), str(caught.value))
     assert isinstance(caught.value.__cause__, duckdb.Error)
 
 
