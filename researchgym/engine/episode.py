@@ -78,10 +78,10 @@ async def run_episode(
     """
     recorder.open_episode(plan.episode_id)
     started_at = now_us()
-    await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
     status: str = CANCELLED
     error: str | None = None
     try:
+        await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
         status, error = await _play_safely(
             plan, bus=bus, recorder=recorder, limits=limits, sandbox=open_sandbox
         )

@@ -15,9 +15,9 @@ import anyio
 from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
 from researchgym.engine.recorder import now_us
 from researchgym.engine.status import exit_status
-from researchgym.errors import UndeliverableError
+from researchgym.errors import SandboxError, UndeliverableError
 from researchgym.tasks import EvaluationResult, evaluate
-from researchgym.tools import ToolContext, find_tool
+from researchgym.tools import ToolContext, ToolResult, find_tool
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from researchgym.engine.status import ScoreKind
     from researchgym.sandboxes import Sandbox
     from researchgym.tasks import Task
+    from researchgym.tools import Tool
 
 __all__ = ["EvaluatorService", "ToolService", "request_timeout"]
 
@@ -69,18 +70,13 @@ class ToolService:
             self._sandbox, self._task.spec, lambda asked: self._evaluate(asked, request)
         )
         started_at, clock = now_us(), time.perf_counter()
-        result = await tool(request.command, context)
-        if request.reason is None:
-            await self._recorder.tool_call(
-                envelope.episode_id,
-                request=envelope,
-                step=request.step,
-                action_class=tool.classify(request.command),
-                tool=tool.name,
-                result=result,
-                started_at=started_at,
-                duration=time.perf_counter() - clock,
-            )
+        try:
+            result = await tool(request.command, context)
+        except SandboxError as e:  # the command that killed the sandbox stays in the record
+            failed = ToolResult(f"The sandbox failed: {e}")
+            await self._record(envelope, tool, failed, started_at, clock)
+            raise
+        await self._record(envelope, tool, result, started_at, clock)
         status = None
         if result.ends_episode and result.evaluation is not None:
             status = exit_status(request.reason or "submit", result.evaluation)
@@ -89,6 +85,23 @@ class ToolService:
         # If the agent stopped waiting, the bus has recorded the lost reply; serve on.
         with contextlib.suppress(UndeliverableError):
             await self._endpoint.reply(envelope, reply)
+
+    async def _record(
+        self, envelope: Envelope, tool: Tool, result: ToolResult, started_at: int, clock: float
+    ) -> None:
+        request: ToolRequest = envelope.payload
+        if request.reason is not None:
+            return  # an autosubmission is not an agent's action
+        await self._recorder.tool_call(
+            envelope.episode_id,
+            request=envelope,
+            step=request.step,
+            action_class=tool.classify(request.command),
+            tool=tool.name,
+            result=result,
+            started_at=started_at,
+            duration=time.perf_counter() - clock,
+        )
 
     async def _evaluate(
         self, asked: Literal["validate", "submit"], request: ToolRequest

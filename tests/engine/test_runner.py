@@ -150,7 +150,7 @@ async def test_failing_episodes_are_recorded_and_the_others_go_on(tmp_path: Path
             "exit_status": "early_exit",
             "error": "SandboxBrokenError: The sandbox's shell is gone: the shell exited with "
             "status 3 (did a command run 'exit'?); open a new sandbox.",
-            "steps": 0,
+            "steps": 1,
         },
         {"agent": "sleeper", "exit_status": "submitted", "error": None, "steps": 3},
         {
@@ -159,6 +159,14 @@ async def test_failing_episodes_are_recorded_and_the_others_go_on(tmp_path: Path
             "error": "RuntimeError: the agent fell over",
             "steps": 0,
         },
+    ]
+    fatal = await sql(cfg, "SELECT command, output FROM tool_calls WHERE command = 'exit 3'")
+    assert fatal == [
+        {
+            "command": "exit 3",
+            "output": "The sandbox failed: The sandbox's shell is gone: the shell exited with "
+            "status 3 (did a command run 'exit'?); open a new sandbox.",
+        }
     ]
     timed_out = await sql(
         cfg, "SELECT command, timed_out FROM tool_calls WHERE agent = 'agent' AND timed_out"
