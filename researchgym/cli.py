@@ -48,6 +48,14 @@ class Format(StrEnum):
     json = "json"
 
 
+class SandboxChoice(StrEnum):
+    """Where episodes run."""
+
+    auto = "auto"
+    docker = "docker"
+    local = "local"
+
+
 DbOption = Annotated[
     Path,
     typer.Option("--db", help="A DuckDB file, or a Parquet directory written by --parquet."),
@@ -66,6 +74,13 @@ def run(
     attempts: Annotated[int | None, typer.Option(help="Episodes per task and agent.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Episodes at the same time.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Actions per episode.")] = None,
+    sandbox: Annotated[
+        SandboxChoice | None,
+        typer.Option(help="Where episodes run (auto: docker if a daemon answers, else local)."),
+    ] = None,
+    pool: Annotated[
+        int | None, typer.Option(help="Docker containers kept started ahead of need.")
+    ] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB file to store the run in.")] = None,
     parquet: Annotated[
         Path | None, typer.Option(help="Store Parquet files in this directory instead.")
@@ -83,6 +98,9 @@ def run(
     limits = {"max_steps": max_steps, "concurrent_episodes": concurrency}
     if any(v is not None for v in limits.values()):
         overrides["limits"] = {k: v for k, v in limits.items() if v is not None}
+    box = {"kind": sandbox.value if sandbox else None, "pool": pool}
+    if any(v is not None for v in box.values()):
+        overrides["sandbox"] = {k: v for k, v in box.items() if v is not None}
     if parquet is not None and db is not None:
         raise ConfigError("Pass --db or --parquet, not both: a run is stored in one place.")
     if parquet is not None or db is not None:
@@ -175,6 +193,31 @@ def report(
     if format is Format.table:
         console.print(f"Runs: {', '.join(runs)}")
     _print_table(table, format)
+
+
+sandbox_app = typer.Typer(
+    help="The Docker sandboxes: image, daemon, clean-up.", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("prune")
+def sandbox_prune(
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Also remove the containers of runs still going on."),
+    ] = False,
+) -> None:
+    """Remove the sandbox containers that crashed or killed runs left behind."""
+    from researchgym.sandboxes import prune_sandboxes
+
+    result = anyio.run(lambda: prune_sandboxes(everything=everything))
+    console.print(f"Removed {len(result.removed)} sandbox containers.")
+    if result.kept:
+        console.print(
+            f"Kept {len(result.kept)} of runs still going on ({', '.join(result.kept)}); "
+            "--all removes them too."
+        )
 
 
 def _print_table(table: pa.Table, format: Format) -> None:

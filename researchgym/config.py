@@ -34,6 +34,7 @@ __all__ = [
     "Cpus",
     "Limits",
     "RunConfig",
+    "SandboxConfig",
     "StorageConfig",
     "load_run_config",
     "run_config",
@@ -70,6 +71,22 @@ class Limits(_Strict):
     """Episodes running at the same time."""
 
 
+class SandboxConfig(_Strict):
+    """Where episodes run."""
+
+    kind: Literal["auto", "docker", "local"] = "auto"
+    """docker: a container per episode; local: a temporary directory (no isolation); auto:
+    docker wherever a Docker daemon answers, else local."""
+    image: str | None = None
+    """The Docker image (default: ``researchgym/sandbox:<version>``)."""
+    pool: int = Field(default=0, ge=0)
+    """Docker containers kept started ahead of need, per kind of task resources."""
+    concurrent_starts: int = Field(default=8, ge=1)
+    """Docker containers being started at the same time, at most."""
+    gpus: int | None = Field(default=None, ge=0)
+    """GPUs per sandbox, overriding what each task asks for."""
+
+
 class Cpus(_Strict):
     """Which CPUs the engine and the sandboxes run on (default: all CPUs, shared).
 
@@ -104,8 +121,7 @@ class RunConfig(_Strict):
     agents: list[AgentConfig] = Field(default_factory=lambda: [AgentConfig()], min_length=1)
     attempts: int = Field(default=2, ge=1)
     """Episodes per task and agent."""
-    sandbox: Literal["local"] = "local"
-    """Where commands run: local (a temporary directory; no isolation)."""
+    sandbox: SandboxConfig = SandboxConfig()
     limits: Limits = Limits()
     cpus: Cpus = Cpus()
     storage: StorageConfig = StorageConfig()

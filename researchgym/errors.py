@@ -7,7 +7,9 @@ ResearchGymError                 root: the CLI prints the message, never a trace
 │   └── UnknownComponentError    a name no registry knows (agent kind, sink, ...)
 ├── SandboxError                 the place where commands run failed
 │   ├── SandboxClosedError       we closed it, and something used it afterwards
-│   └── SandboxBrokenError       it died under us (the shell exited, the process vanished)
+│   ├── SandboxBrokenError       it died under us (the shell exited, the process vanished)
+│   ├── DockerUnavailableError   no Docker daemon can be reached (or no permission)
+│   └── ImageMissingError        the sandbox image is not built
 ├── BusError                     a message could not go where it was sent
 │   ├── UndeliverableError       no such recipient, or its mailbox is closed
 │   └── RequestTimeoutError      no reply within the request's timeout
@@ -31,6 +33,8 @@ __all__ = [
     "BusError",
     "ConfigError",
     "DatabaseLockedError",
+    "DockerUnavailableError",
+    "ImageMissingError",
     "QueryError",
     "RequestTimeoutError",
     "ResearchGymError",
@@ -108,6 +112,36 @@ class SandboxBrokenError(SandboxError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"The sandbox's shell is gone: {reason}.")
+
+
+class DockerUnavailableError(SandboxError):
+    """No Docker daemon can be reached.
+
+    Attributes:
+        reason: What the attempt to connect said.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"Cannot reach the Docker daemon: {reason}. Start it (for example `dockerd &`), "
+            "check that you may use its socket (DOCKER_HOST, the docker group), or run with "
+            "--sandbox local."
+        )
+
+
+class ImageMissingError(SandboxError):
+    """The sandbox image does not exist in the Docker daemon.
+
+    Attributes:
+        image: The image's name and tag.
+    """
+
+    def __init__(self, image: str) -> None:
+        self.image = image
+        super().__init__(
+            f"The sandbox image {image} is not built. Build it with: researchgym sandbox build"
+        )
 
 
 class BusError(ResearchGymError):

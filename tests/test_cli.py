@@ -41,7 +41,9 @@ def rows(db: Path, sql: str) -> list[dict[str, object]]:
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with one baseline run of the Prisoner's Dilemma, made by the CLI."""
     path = tmp_path_factory.mktemp("cli") / "runs.duckdb"
-    done = cli("run", "--task", "prisoners_dilemma", "--attempts", "2", "--db", path)
+    done = cli(
+        "run", "--task", "prisoners_dilemma", "--attempts", "2", "--sandbox", "local", "--db", path
+    )
     assert done.returncode == 0, done.stderr
     assert "2 episodes (0 failed), 6 steps." in done.stdout
     assert f"Report: researchgym report --db {path}" in done.stdout
@@ -140,7 +142,7 @@ def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
     )
     db = tmp_path / "parquet"  # readable while the run writes, unlike a DuckDB file
     run = subprocess.Popen(
-        [CLI, "run", "--config", str(config), "--parquet", str(db)],
+        [CLI, "run", "--config", str(config), "--sandbox", "local", "--parquet", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

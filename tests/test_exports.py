@@ -17,12 +17,12 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"agents", "tools", "sandboxes", "tasks", "storage", "errors", "config", ""},
     "agents": {"tasks", "errors"},
     "tools": {"sandboxes", "tasks", "errors"},
-    "sandboxes": {"errors"},
+    "sandboxes": {"errors", ""},
     "tasks": {"sandboxes", "errors"},
     "storage": {"errors"},
     "config": {"errors"},
     "errors": set(),
-    "cli": {"engine", "storage", "config", "errors"},
+    "cli": {"engine", "sandboxes", "storage", "config", "errors"},
     "__main__": {"cli"},
 }
 """For each part of the package, the other parts it may import ("" is the package root)."""

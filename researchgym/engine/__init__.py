@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from researchgym.engine.bus import Bus, BusStatistics, Endpoint, Envelope, EnvelopeHook, open_bus
 from researchgym.engine.env import Env, ResearchEnv, StepResult, Wrapper
-from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
+from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, run_episode
 from researchgym.engine.limits import StepLimit
 from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
 from researchgym.engine.recorder import Recorder
@@ -45,6 +45,7 @@ __all__ = [
     "ExitReason",
     "Recorder",
     "ResearchEnv",
+    "RunContext",
     "RunStatistics",
     "Runner",
     "StepLimit",

@@ -23,19 +23,18 @@ from researchgym.engine.recorder import now_us, to_json
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
 from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR
 from researchgym.errors import SandboxError
+from researchgym.sandboxes import SandboxSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from researchgym.agents import Agent
     from researchgym.config import AgentConfig, Limits
     from researchgym.engine.bus import Bus
     from researchgym.engine.env import Env
     from researchgym.engine.recorder import Recorder
-    from researchgym.sandboxes import Sandbox
+    from researchgym.sandboxes import Sandbox, SandboxProvider
     from researchgym.tasks import Task
 
-__all__ = ["EpisodeOutcome", "EpisodePlan", "run_episode"]
+__all__ = ["EpisodeOutcome", "EpisodePlan", "RunContext", "run_episode"]
 
 
 @dataclass(frozen=True)
@@ -57,52 +56,50 @@ class EpisodeOutcome(NamedTuple):
     steps: int
 
 
-async def run_episode(
-    plan: EpisodePlan,
-    *,
-    bus: Bus,
-    recorder: Recorder,
-    limits: Limits,
-    open_sandbox: Callable[[], Awaitable[Sandbox]],
-    sandbox_kind: str,
-) -> EpisodeOutcome:
-    """Run one episode to its end and record it; only cancellation propagates.
+@dataclass(frozen=True)
+class RunContext:
+    """What every episode of a run shares."""
 
-    Args:
-        plan: What to run.
-        bus: The run's bus.
-        recorder: The run's recorder.
-        limits: The run's limits.
-        open_sandbox: Opens a fresh sandbox.
-        sandbox_kind: The backend's name, for the record.
-    """
+    bus: Bus
+    recorder: Recorder
+    limits: Limits
+    sandboxes: SandboxProvider
+    gpus: int | None = None
+    """GPUs per sandbox, overriding what each task asks for."""
+
+    def sandbox_spec(self, task: Task) -> SandboxSpec:
+        """What an episode of ``task`` asks of its sandbox."""
+        resources = task.spec.resources
+        return SandboxSpec(
+            cpus=resources.cpus,
+            memory=resources.memory,
+            gpus=resources.gpus if self.gpus is None else self.gpus,
+            network=resources.network,
+        )
+
+
+async def run_episode(plan: EpisodePlan, run: RunContext) -> EpisodeOutcome:
+    """Run one episode to its end and record it; only cancellation propagates."""
+    recorder = run.recorder
     recorder.open_episode(plan.episode_id)
     started_at = now_us()
     status: str = CANCELLED
     error: str | None = None
     try:
         await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
-        status, error = await _play_safely(
-            plan, bus=bus, recorder=recorder, limits=limits, sandbox=open_sandbox
-        )
+        status, error = await _play_safely(plan, run)
     finally:
         with anyio.CancelScope(shield=True):
             steps = recorder.steps(plan.episode_id)
-            await _record_end(plan, recorder, started_at, sandbox_kind, steps, status, error)
+            kind = run.sandboxes.kind
+            await _record_end(plan, recorder, started_at, kind, steps, status, error)
     return EpisodeOutcome(plan.episode_id, status, error, steps)
 
 
-async def _play_safely(
-    plan: EpisodePlan,
-    *,
-    bus: Bus,
-    recorder: Recorder,
-    limits: Limits,
-    sandbox: Callable[[], Awaitable[Sandbox]],
-) -> tuple[str, str | None]:
+async def _play_safely(plan: EpisodePlan, run: RunContext) -> tuple[str, str | None]:
     status, error = EXIT_ERROR, None
     try:
-        status = await _play(plan, bus=bus, recorder=recorder, limits=limits, sandbox=sandbox)
+        status = await _play(plan, run)
     except* SandboxError as group:
         status, error = EARLY_EXIT, _error_text(group)
     except* Exception as group:
@@ -111,16 +108,9 @@ async def _play_safely(
     return status, error
 
 
-async def _play(
-    plan: EpisodePlan,
-    *,
-    bus: Bus,
-    recorder: Recorder,
-    limits: Limits,
-    sandbox: Callable[[], Awaitable[Sandbox]],
-) -> str:
+async def _play(plan: EpisodePlan, run: RunContext) -> str:
     built = create_agent(plan.agent.kind, plan.task.spec, plan.agent.params)
-    await recorder.row(
+    await run.recorder.row(
         "agents",
         episode_id=plan.episode_id,
         name="agent",
@@ -128,13 +118,14 @@ async def _play(
         role="agent",
         params=to_json(built.params),
     )
-    async with await sandbox() as box:
+    recorder = run.recorder
+    async with await run.sandboxes.open(run.sandbox_spec(plan.task)) as box:
         await _lay_out(plan.task, box)
         ep = plan.episode_id
         async with (
-            bus.endpoint("tools", episode_id=ep) as tools,
-            bus.endpoint("evaluator", episode_id=ep) as evaluator,
-            bus.endpoint("agent", episode_id=ep) as agent_endpoint,
+            run.bus.endpoint("tools", episode_id=ep) as tools,
+            run.bus.endpoint("evaluator", episode_id=ep) as evaluator,
+            run.bus.endpoint("agent", episode_id=ep) as agent_endpoint,
             anyio.create_task_group() as tg,
         ):
             await tg.start(
@@ -143,7 +134,7 @@ async def _play(
             await tg.start(ToolService(tools, sandbox=box, task=plan.task, recorder=recorder).serve)
             env = StepLimit(
                 ResearchEnv(agent_endpoint, plan.task.spec, timeout=request_timeout(plan.task)),
-                max_steps=limits.max_steps,
+                max_steps=run.limits.max_steps,
             )
             status = await _drive(built.agent, env)
             tg.cancel_scope.cancel()

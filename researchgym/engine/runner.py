@@ -8,7 +8,7 @@ flushed and the run is stored as cancelled.
 
 from __future__ import annotations
 
-import functools
+import collections
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,11 +18,11 @@ import anyio
 import researchgym
 from researchgym.agents import check_agent
 from researchgym.engine.bus import open_bus
-from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, run_episode
+from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, run_episode
 from researchgym.engine.placement import engine_placement
 from researchgym.engine.recorder import Recorder, now_us
 from researchgym.engine.status import FAILED
-from researchgym.sandboxes import open_local_sandbox
+from researchgym.sandboxes import open_sandboxes
 from researchgym.storage import DuckDBSink, ParquetSink, open_writer
 from researchgym.tasks import builtin_task_ids, resolve_task
 
@@ -111,22 +111,28 @@ class Runner:
         ]
 
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
-        limiter = anyio.CapacityLimiter(self.config.limits.concurrent_episodes)
-        sandbox = functools.partial(open_local_sandbox, cpus=self.config.cpus.sandboxes)
-        async with open_bus(run_id=self.config.run_id, hook=recorder.message) as bus:
+        cfg = self.config
+        limiter = anyio.CapacityLimiter(cfg.limits.concurrent_episodes)
+        async with (
+            open_sandboxes(
+                cfg.sandbox.kind,
+                run_id=cfg.run_id,
+                cpus=cfg.cpus.sandboxes,
+                image=cfg.sandbox.image,
+                pool_size=cfg.sandbox.pool,
+                concurrent_starts=cfg.sandbox.concurrent_starts,
+            ) as sandboxes,
+            open_bus(run_id=cfg.run_id, hook=recorder.message) as bus,
+        ):
+            run = RunContext(bus, recorder, cfg.limits, sandboxes, cfg.sandbox.gpus)
+            for spec, count in collections.Counter(run.sandbox_spec(p.task) for p in plans).items():
+                sandboxes.expect(spec, count)
 
             async def one(plan: EpisodePlan) -> None:
                 async with limiter:
                     self._running += 1
                     try:
-                        outcome = await run_episode(
-                            plan,
-                            bus=bus,
-                            recorder=recorder,
-                            limits=self.config.limits,
-                            open_sandbox=sandbox,
-                            sandbox_kind=self.config.sandbox,
-                        )
+                        outcome = await run_episode(plan, run)
                     finally:
                         self._running -= 1
                     self.outcomes.append(outcome)

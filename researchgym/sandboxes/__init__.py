@@ -1,18 +1,23 @@
 """Sandboxes: where an episode's commands run and its files live.
 
 ```
-base.py        Sandbox (the contract) and ExecResult
-shell.py       ShellSession: the persistent-bash protocol any backend speaks over two pipes
-output.py      CappedOutput: head-and-tail output capping
-local.py       LocalSandbox: a temporary directory and a local bash, no isolation
-_processes.py  local process plumbing (spawning, killing a session via /proc)
+base.py         Sandbox (the contract), SandboxSpec, ExecResult
+provider.py     SandboxProvider, open_sandboxes(kind): what opens a run's sandboxes
+shell.py        ShellSession: the persistent-bash protocol any backend speaks over two pipes
+output.py       CappedOutput: head-and-tail output capping
+local.py        LocalSandbox(es): a temporary directory and a local bash, no isolation
+_processes.py   local process plumbing (spawning, killing a session via /proc)
+docker.py       DockerSandbox: a container per episode, over the Engine API (asyncio only)
+docker_pool.py  DockerSandboxes: start limit, warm pool, clean-up (prune_sandboxes)
+docker_api.py   open_docker: the connection, with clear errors
 ```
 
 Usage:
 
 ```
-async with await open_local_sandbox() as sb:
-    result = await sb.exec("echo hi", timeout=10)
+async with open_sandboxes("auto", run_id="r") as sandboxes:
+    async with await sandboxes.open(SandboxSpec(memory="1g")) as sb:
+        result = await sb.exec("echo hi", timeout=10)
 ```
 
 A failed command is a result; a dead shell raises ``SandboxBrokenError``; use after
@@ -21,9 +26,19 @@ A failed command is a result; a dead shell raises ``SandboxBrokenError``; use af
 
 from __future__ import annotations
 
-from researchgym.sandboxes.base import ExecResult, Sandbox
-from researchgym.sandboxes.local import LocalSandbox, open_local_sandbox
+from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec
+from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
+from researchgym.sandboxes.docker_api import docker_reachable, open_docker
+from researchgym.sandboxes.docker_pool import (
+    DockerSandboxes,
+    PruneResult,
+    default_image,
+    open_docker_sandboxes,
+    prune_sandboxes,
+)
+from researchgym.sandboxes.local import LocalSandbox, LocalSandboxes, open_local_sandbox
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput, CappedText
+from researchgym.sandboxes.provider import SandboxKind, SandboxProvider, open_sandboxes
 from researchgym.sandboxes.shell import (
     DEFAULT_GRACE,
     RESTART_NOTE,
@@ -40,11 +55,26 @@ __all__ = [
     "SHELL_ARGV",
     "CappedOutput",
     "CappedText",
+    "DockerSandbox",
+    "DockerSandboxes",
     "ExecResult",
     "LocalSandbox",
+    "LocalSandboxes",
+    "PruneResult",
     "Sandbox",
+    "SandboxKind",
+    "SandboxProvider",
+    "SandboxSpec",
     "ShellSession",
     "ShellSpawner",
     "ShellTransport",
+    "container_config",
+    "default_image",
+    "docker_reachable",
+    "open_docker",
+    "open_docker_sandboxes",
     "open_local_sandbox",
+    "open_sandboxes",
+    "prune_sandboxes",
+    "start_docker_sandbox",
 ]

@@ -14,6 +14,7 @@ family (``FileNotFoundError``, ``IsADirectoryError``, ...).
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from anyio.abc import AsyncResource
@@ -21,7 +22,7 @@ from anyio.abc import AsyncResource
 if TYPE_CHECKING:
     from pathlib import Path, PurePosixPath
 
-__all__ = ["ExecResult", "Sandbox"]
+__all__ = ["ExecResult", "Sandbox", "SandboxSpec"]
 
 
 class ExecResult(NamedTuple):
@@ -39,6 +40,20 @@ class ExecResult(NamedTuple):
     """Seconds from sending the command to its end."""
 
 
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What an episode asks of its sandbox. Backends without isolation ignore the limits."""
+
+    cpus: float = 1.0
+    """CPU cores (a quota, not a placement)."""
+    memory: str = "2g"
+    """Memory limit, Docker-style: 512m, 4g."""
+    gpus: int = 0
+    """GPUs to pass through."""
+    network: bool = False
+    """Whether the sandbox may reach the network."""
+
+
 class Sandbox(AsyncResource):
     """An isolated place with a persistent shell and a file system.
 
@@ -49,6 +64,11 @@ class Sandbox(AsyncResource):
     @abstractmethod
     def workdir(self) -> PurePosixPath:
         """The agent's working directory, where the shell starts."""
+
+    @property
+    @abstractmethod
+    def private_dir(self) -> PurePosixPath:
+        """A directory the agent cannot read: where trusted files (the evaluator) go."""
 
     @abstractmethod
     async def exec(self, command: str, *, timeout: float) -> ExecResult:
@@ -131,6 +151,15 @@ class Sandbox(AsyncResource):
 
         Raises:
             FileNotFoundError: If ``source`` does not exist.
+            SandboxClosedError: If the sandbox was closed.
+        """
+
+    @abstractmethod
+    async def download(self, path: str, destination: Path) -> None:
+        """Copy a file or directory of the sandbox into the host directory ``destination``.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
             SandboxClosedError: If the sandbox was closed.
         """
 

@@ -27,12 +27,15 @@ from researchgym.errors import SandboxClosedError
 from researchgym.sandboxes._processes import run_process, spawn_local_shell
 from researchgym.sandboxes.base import ExecResult, Sandbox
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP
+from researchgym.sandboxes.provider import SandboxProvider
 from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["LocalSandbox", "open_local_sandbox"]
+    from researchgym.sandboxes.base import SandboxSpec
+
+__all__ = ["LocalSandbox", "LocalSandboxes", "open_local_sandbox"]
 
 _HOST_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 """The host variables a local sandbox inherits; everything else must be passed in ``env``."""
@@ -120,6 +123,11 @@ class LocalSandbox(Sandbox):
     def workdir(self) -> PurePosixPath:
         """The workspace directory, where the shell starts and relative paths point."""
         return PurePosixPath(self._workspace)
+
+    @property
+    def private_dir(self) -> PurePosixPath:
+        """A directory beside the workspace (private by convention only: no isolation)."""
+        return PurePosixPath(self._tempdir / "private")
 
     async def exec(self, command: str, *, timeout: float) -> ExecResult:
         """Run a command in the persistent shell; see ``Sandbox.exec``.
@@ -211,6 +219,16 @@ class LocalSandbox(Sandbox):
         self._check_open()
         await anyio.to_thread.run_sync(_copy_tree, source, self._resolve(destination), read_only)
 
+    async def download(self, path: str, destination: Path) -> None:
+        """Copy a file or directory into the host directory ``destination``.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        await anyio.to_thread.run_sync(_download, self._resolve(path), destination)
+
     async def remove(self, path: str) -> None:
         """Remove a file or a directory tree, read-only or not; a missing path is no error.
 
@@ -237,6 +255,15 @@ class LocalSandbox(Sandbox):
 
     def _resolve(self, path: str) -> Path:
         return self._workspace / path
+
+
+def _download(source: Path, destination: Path) -> None:
+    destination.mkdir(parents=True, exist_ok=True)
+    target = destination / source.name
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -297,3 +324,28 @@ def _unlock_tree(top: Path) -> None:
 
 def _unlock(directory: Path) -> None:
     directory.chmod(stat.S_IMODE(directory.stat().st_mode) | stat.S_IRWXU)
+
+
+class LocalSandboxes(SandboxProvider):
+    """Opens local sandboxes; the limits of a ``SandboxSpec`` are not enforced (no isolation).
+
+    Args:
+        cpus: The CPUs the sandboxes' processes may run on (default: any).
+    """
+
+    kind = "local"
+
+    def __init__(self, *, cpus: Iterable[int] | None = None) -> None:
+        self._cpus = list(cpus) if cpus else None
+
+    async def open(self, spec: SandboxSpec) -> LocalSandbox:
+        """Return a new local sandbox.
+
+        Raises:
+            SandboxBrokenError: If its shell died at once.
+            OSError: If its directory or shell cannot be made.
+        """
+        return await open_local_sandbox(cpus=self._cpus)
+
+    async def aclose(self) -> None:
+        """Nothing to release: each sandbox is closed by its episode."""

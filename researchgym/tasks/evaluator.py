@@ -1,7 +1,8 @@
 """Scoring a submission: the task's eval/ goes into the sandbox only for the evaluation.
 
 The evaluator runs in a fresh process outside the agent's shell (``Sandbox.run``), in a
-scratch directory beside the workspace that is removed afterwards, and must write one JSON
+scratch directory under the sandbox's private directory (out of the agent's reach where the
+backend isolates) that is removed afterwards, and must write one JSON
 object (metric name to value) to ``$RGYM_RESULT``. Anything else is an
 ``evaluation_format_error``; a missing artefact is ``submission_not_found``. Neither gives a
 score.
@@ -53,7 +54,7 @@ async def evaluate(task: Task, sandbox: Sandbox) -> EvaluationResult:
             "submission_not_found",
             f"{task.spec.submission.path} does not exist in the workspace; create it first.",
         )
-    scratch = str(sandbox.workdir.parent / f".rgym-eval-{uuid.uuid4().hex[:12]}")
+    scratch = str(sandbox.private_dir / f"eval-{uuid.uuid4().hex[:12]}")
     try:
         await sandbox.upload(task.eval_dir, scratch)
         return await _run_evaluator(task, sandbox, scratch, submission)

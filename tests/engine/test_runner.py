@@ -44,6 +44,7 @@ def toy_task(root: Path, **spec: Any) -> str:
 
 def config(tmp_path: Path, **data: Any) -> RunConfig:
     data.setdefault("storage", {"path": tmp_path / "db.duckdb"})
+    data.setdefault("sandbox", {"kind": "local"})
     return run_config(data)
 
 

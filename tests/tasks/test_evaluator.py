@@ -53,8 +53,8 @@ async def test_eval_files_are_removed_after(tmp_path: Path, sandbox: LocalSandbo
     task = await load(tmp_path / "toy", SCORE_ANSWER)
     await sandbox.write_file("answer.txt", b"1")
     await evaluate(task, sandbox)
-    listing = await sandbox.exec("ls -A ..", timeout=10)
-    assert ".rgym-eval" not in listing.output
+    private = await sandbox.run(["ls", "-A", str(sandbox.private_dir)], timeout=10)
+    assert private.output == ""  # the scratch directory is gone
     assert "evaluate.py" not in (await sandbox.exec("ls -AR .", timeout=10)).output
 
 

@@ -1,0 +1,588 @@
+"""``DockerSandbox``: one container per episode, driven through the Docker Engine API.
+
+The agent's persistent shell is a ``docker exec`` of bash as the unprivileged ``agent`` user
+with an attached stdin stream, spoken to with the same ``ShellSession`` protocol as the local
+backend. Trusted work (the evaluator) runs in fresh execs as root, in ``/var/lib/researchgym``
+(mode 0700, so the agent cannot read it). Files move as tar streams through the API.
+
+The container itself only sleeps (``docker-init`` reaps orphans). It runs with no network
+unless asked, memory, CPU and PID limits, every capability dropped and no-new-privileges.
+Without capabilities root cannot signal the agent's processes, so killing them (a command's
+timeout) is done as the agent, by a small script that finds the shell's descendants by an
+environment variable only they carry.
+
+asyncio only (aiodocker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import tarfile
+import time
+import uuid
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import aiodocker
+import anyio
+
+from researchgym.errors import SandboxBrokenError, SandboxClosedError, SandboxError
+from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec
+from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
+from researchgym.sandboxes.shell import DEFAULT_GRACE, SHELL_ARGV, ShellSession
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aiodocker.containers import DockerContainer
+    from aiodocker.stream import Stream
+
+__all__ = ["AGENT_UID", "DockerSandbox", "container_config", "start_docker_sandbox"]
+
+AGENT_USER = "agent"
+AGENT_UID = 1000
+WORKDIR = PurePosixPath("/home/agent/workspace")
+PRIVATE_DIR = PurePosixPath("/var/lib/researchgym")
+PIDS_LIMIT = 1024
+"""Processes a sandbox may hold at once: enough for builds and data loaders, not a fork bomb."""
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_CHUNK = 65536
+
+# Kills, as the agent, the processes of one shell (or one `run`) started in the last
+# `elapsed` seconds, or all of them. They are found by a variable in their environment that
+# the shell was started with and that every process it starts inherits; the container's own
+# uptime dates them, so that no clock of the host is needed.
+_KILL_SCRIPT = r"""
+import os, sys
+marker, elapsed = sys.argv[1].encode(), sys.argv[2]
+since = -1.0
+if elapsed != "all":
+    uptime = float(open("/proc/uptime").read().split()[0])
+    since = (uptime - float(elapsed)) * os.sysconf("SC_CLK_TCK")
+found = {}
+for name in os.listdir("/proc"):
+    if not name.isdigit() or int(name) == os.getpid():
+        continue
+    try:
+        environ = open(f"/proc/{name}/environ", "rb").read().split(b"\0")
+        stat = open(f"/proc/{name}/stat", "rb").read()
+    except OSError:
+        continue
+    if marker in environ:
+        fields = stat[stat.rindex(b")") + 2:].split()
+        found[int(name)] = (int(fields[1]), int(fields[19]))
+for pid, (ppid, started) in found.items():
+    leader = ppid not in found
+    if (elapsed == "all" or not leader) and started >= since:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+"""
+
+
+def memory_bytes(memory: str) -> int:
+    """Parse a Docker-style memory size.
+
+    >>> memory_bytes("512m"), memory_bytes("2g")
+    (536870912, 2147483648)
+
+    Raises:
+        ValueError: If the size is not a number with an optional unit (b, k, m, g, t).
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*", memory.lower())
+    if match is None:
+        raise ValueError(f"'{memory}' is not a memory size; write it like 512m or 2g.")
+    return int(float(match[1]) * _UNITS[match[2]])
+
+
+def container_config(
+    spec: SandboxSpec,
+    *,
+    image: str,
+    labels: Mapping[str, str],
+    cpuset: list[int] | None = None,
+) -> dict[str, Any]:
+    """Return the Engine API's create-container body for a sandbox.
+
+    Args:
+        spec: What the episode asks of its sandbox.
+        image: The sandbox image.
+        labels: Labels for clean-up and bookkeeping.
+        cpuset: CPUs the container may run on (default: any).
+
+    Raises:
+        ValueError: If ``spec.memory`` is not a memory size.
+    """
+    memory = memory_bytes(spec.memory)
+    host: dict[str, Any] = {
+        "NetworkMode": "bridge" if spec.network else "none",
+        "Memory": memory,
+        "MemorySwap": memory,  # no swap on top
+        "NanoCpus": int(spec.cpus * 1e9),
+        "PidsLimit": PIDS_LIMIT,
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "Init": True,
+    }
+    if cpuset:
+        host["CpusetCpus"] = ",".join(map(str, cpuset))
+    if spec.gpus:
+        host["DeviceRequests"] = [{"Driver": "", "Count": spec.gpus, "Capabilities": [["gpu"]]}]
+    return {
+        "Image": image,
+        "Cmd": ["sleep", "infinity"],
+        "WorkingDir": str(WORKDIR),
+        "Labels": dict(labels),
+        "NetworkDisabled": not spec.network,
+        "HostConfig": host,
+    }
+
+
+async def start_docker_sandbox(
+    docker: aiodocker.Docker,
+    config: dict[str, Any],
+    *,
+    output_cap: int = DEFAULT_OUTPUT_CAP,
+    memory: str = "",
+) -> DockerSandbox:
+    """Create and start a container, and open the agent's shell in it.
+
+    Args:
+        docker: The Docker client.
+        config: The create-container body (see ``container_config``).
+        output_cap: Bytes of output kept per command (head and tail halves).
+        memory: The memory limit, for the message when a command runs out of it.
+
+    Raises:
+        SandboxError: If the container cannot be created or started (the message says why).
+    """
+    try:
+        container = await docker.containers.create(config=config)
+    except aiodocker.DockerError as e:
+        raise SandboxError(f"Docker could not create the sandbox: {e.message}") from e
+    try:
+        await container.start()
+        session = await ShellSession.open(
+            lambda: _DockerShell.spawn(container), output_cap=output_cap
+        )
+    except BaseException as e:
+        with anyio.CancelScope(shield=True):
+            await _delete(container)
+        if isinstance(e, aiodocker.DockerError):
+            raise SandboxError(f"Docker could not start the sandbox: {e.message}") from e
+        raise
+    return DockerSandbox(container, session, output_cap=output_cap, memory=memory)
+
+
+class DockerSandbox(Sandbox):
+    """A sandbox in a Docker container. Open one with ``start_docker_sandbox``."""
+
+    def __init__(
+        self,
+        container: DockerContainer,
+        session: ShellSession,
+        *,
+        output_cap: int,
+        memory: str,
+    ) -> None:
+        self.container = container
+        self._session = session
+        self._output_cap = output_cap
+        self._memory = memory
+        self._oom_kills = 0  # a new container's memory cgroup has killed nothing yet
+        self._closed = False
+
+    @property
+    def workdir(self) -> PurePosixPath:
+        """``/home/agent/workspace``, owned by the agent."""
+        return WORKDIR
+
+    @property
+    def private_dir(self) -> PurePosixPath:
+        """``/var/lib/researchgym``: root's, mode 0700."""
+        return PRIVATE_DIR
+
+    async def exec(self, command: str, *, timeout: float) -> ExecResult:
+        """Run a command in the agent's shell; see ``Sandbox.exec``.
+
+        A command the kernel killed because the sandbox ran out of memory says so.
+
+        Raises:
+            SandboxBrokenError: If the shell died (for example the command ran ``exit``).
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        result = await self._session.exec(command, timeout=timeout)
+        if result.exit_code == 137 and not result.timed_out:
+            kills = await _oom_kills(self.container)
+            if kills > self._oom_kills:
+                self._oom_kills = kills
+                note = f"\n[Killed: the sandbox ran out of memory (its limit is {self._memory}).]"
+                result = result._replace(output=result.output + note)
+        return result
+
+    async def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ExecResult:
+        """Run a program as root in a fresh exec, outside the shell; see ``Sandbox.run``.
+
+        Raises:
+            SandboxBrokenError: If the container cannot run processes any more.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        return await self._exec_run(argv, user="root", timeout=timeout, cwd=cwd, env=env)
+
+    async def _exec_run(
+        self,
+        argv: list[str],
+        *,
+        user: str,
+        timeout: float = 60.0,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ExecResult:
+        marker = f"RGYM_RUN={uuid.uuid4().hex}"
+        started = anyio.current_time()
+        output = CappedOutput(self._output_cap)
+        execution = await self._exec(
+            argv, user=user, workdir=self._path(cwd or "."), env={**(env or {}), **_env(marker)}
+        )
+        async with execution.start(detach=False) as stream:
+            with anyio.move_on_after(timeout) as scope:
+                await _drain(stream, output)
+            if scope.cancelled_caught:
+                await _kill(self.container, marker, elapsed="all")
+                with anyio.move_on_after(DEFAULT_GRACE):
+                    await _drain(stream, output)
+        code = await _exit_code(execution)
+        capped = output.text()
+        return ExecResult(
+            exit_code=137 if scope.cancelled_caught else code,
+            output=capped.text,
+            timed_out=scope.cancelled_caught,
+            truncated=capped.truncated,
+            duration=anyio.current_time() - started,
+        )
+
+    async def read_file(self, path: str) -> bytes:
+        """Return a file's content; see ``Sandbox.read_file``.
+
+        Raises:
+            FileNotFoundError: If there is no such file.
+            IsADirectoryError: If the path is a directory.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        archive = await self._get_archive(path)
+        member = archive.getmembers()[0]
+        if member.isdir():
+            raise IsADirectoryError(path)
+        extracted = archive.extractfile(member)
+        if extracted is None:  # a link or a device
+            raise FileNotFoundError(path)
+        return extracted.read()
+
+    async def exists(self, path: str) -> bool:
+        """Return True if a file or directory exists; see ``Sandbox.exists``.
+
+        Raises:
+            SandboxClosedError: If the sandbox was closed.
+        """
+        checked = await self.run(["test", "-e", str(self._path(path))], timeout=30)
+        return checked.exit_code == 0
+
+    async def write_file(self, path: str, data: bytes) -> None:
+        """Write a file owned by the agent, creating its parents; see ``Sandbox.write_file``.
+
+        Raises:
+            IsADirectoryError: If the path is a directory.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        target = self._path(path)
+        archive = await anyio.to_thread.run_sync(_file_tar, target.name, data)
+        await self._put_archive(target.parent, archive, owner=AGENT_USER)
+
+    async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
+        """Copy a host directory's contents into the sandbox; see ``Sandbox.upload``.
+
+        Files are the agent's, or root's and read-only with ``read_only`` (the agent can
+        neither change nor delete them); under ``private_dir`` they are root's only.
+
+        Raises:
+            FileNotFoundError: If ``source`` does not exist.
+            NotADirectoryError: If ``source`` is not a directory.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        target = self._path(destination)
+        private = target == PRIVATE_DIR or PRIVATE_DIR in target.parents
+        mode = "private" if private else "read_only" if read_only else "agent"
+        archive = await anyio.to_thread.run_sync(_tree_tar, source, target.name, mode)
+        await self._put_archive(target.parent, archive, owner="root" if private else AGENT_USER)
+
+    async def download(self, path: str, destination: Path) -> None:
+        """Copy a file or directory into the host directory ``destination``.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        archive = await self._get_archive(path)
+        await anyio.to_thread.run_sync(_extract, archive, destination)
+
+    async def remove(self, path: str) -> None:
+        """Remove a file or a directory tree (as root); see ``Sandbox.remove``.
+
+        Raises:
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        result = await self.run(["rm", "-rf", "--", str(self._path(path))], timeout=60)
+        if result.exit_code != 0:
+            raise SandboxError(f"Could not remove {path} in the sandbox: {result.output}")
+
+    async def aclose(self) -> None:
+        """End the shell and remove the container. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            await _delete(self.container)  # ends every process in it, the shell's too
+            await self._session.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxClosedError()
+
+    def _path(self, path: str) -> PurePosixPath:
+        return WORKDIR / path
+
+    async def _exec(
+        self, argv: list[str], *, user: str, workdir: PurePosixPath, env: dict[str, str]
+    ) -> Any:
+        try:
+            return await self.container.exec(
+                argv, stdin=False, user=user, workdir=str(workdir), environment=env
+            )
+        except aiodocker.DockerError as e:
+            raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
+
+    async def _get_archive(self, path: str) -> tarfile.TarFile:
+        try:
+            return await self.container.get_archive(str(self._path(path)))
+        except aiodocker.DockerError as e:
+            if e.status == 404:
+                raise FileNotFoundError(path) from None
+            raise SandboxBrokenError(f"the container's files cannot be read ({e.message})") from e
+
+    async def _put_archive(self, directory: PurePosixPath, archive: bytes, *, owner: str) -> None:
+        """Unpack ``archive`` in ``directory``, creating it (as ``owner``) if it is missing.
+
+        Only the archive's own entries are touched: the directories above keep their owner
+        and mode (a read-only ``data/`` stays read-only).
+        """
+        for attempt in range(2):
+            try:
+                await self.container.put_archive(str(directory), archive)  # type: ignore[no-untyped-call]
+                return
+            except aiodocker.DockerError as e:
+                if e.status != 404 or attempt:
+                    message = f"the container's files cannot be written ({e.message})"
+                    raise SandboxBrokenError(message) from e
+            made = await self._exec_run(["mkdir", "-p", "--", str(directory)], user=owner)
+            if made.exit_code != 0:
+                raise PermissionError(f"{directory}: {made.output.strip()}")
+
+
+class _DockerShell:
+    """A ``ShellTransport`` over ``docker exec`` of bash with an attached stdin stream."""
+
+    def __init__(
+        self, container: DockerContainer, execution: Any, stream: Stream, *, marker: str
+    ) -> None:
+        self._container = container
+        self._execution = execution
+        self._marker = marker
+        self._command_started = time.monotonic()
+        self.send_stream = _SendStream(stream)
+        self.receive_stream = _ReceiveStream(stream)
+
+    @classmethod
+    async def spawn(cls, container: DockerContainer) -> _DockerShell:
+        marker = f"RGYM_SHELL={uuid.uuid4().hex}"
+        # stderr joins stdout inside the container: one pipe keeps their order.
+        argv = ["bash", "-c", f"exec {' '.join(SHELL_ARGV)} 2>&1"]
+        try:
+            execution = await container.exec(
+                argv,
+                stdin=True,
+                user=AGENT_USER,
+                workdir=str(WORKDIR),
+                environment=_env(marker),
+            )
+            stream = execution.start(detach=False)
+            await stream.__aenter__()
+        except aiodocker.DockerError as e:
+            raise SandboxBrokenError(f"the shell could not be started ({e.message})") from e
+        return cls(container, execution, stream, marker=marker)
+
+    def begin_command(self) -> None:
+        self._command_started = time.monotonic()
+
+    async def interrupt(self) -> None:
+        elapsed = time.monotonic() - self._command_started
+        await _kill(self._container, self._marker, elapsed=f"{elapsed:.3f}")
+
+    async def exit_status(self) -> int | None:
+        with anyio.move_on_after(1):
+            while True:
+                info = await self._execution.inspect()
+                if not info["Running"]:
+                    code: int | None = info["ExitCode"]
+                    return code
+                await anyio.sleep(0.05)
+        return None
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.send_stream.aclose()
+            with contextlib.suppress(SandboxError):  # the container is gone: so is the shell
+                await _kill(self._container, self._marker, elapsed="all")
+
+
+class _SendStream(anyio.abc.ByteSendStream):
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    async def send(self, item: bytes) -> None:
+        try:
+            await self._stream.write_in(item)
+        except (RuntimeError, ConnectionError) as e:
+            raise anyio.BrokenResourceError from e
+
+    async def send_eof(self) -> None:
+        await self._stream.close()
+
+    async def aclose(self) -> None:
+        await self._stream.close()
+
+
+class _ReceiveStream(anyio.abc.ByteReceiveStream):
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._left = b""
+
+    async def receive(self, max_bytes: int = _CHUNK) -> bytes:
+        if not self._left:
+            message = await self._stream.read_out()
+            if message is None:
+                raise anyio.EndOfStream
+            self._left = bytes(message.data)
+        chunk, self._left = self._left[:max_bytes], self._left[max_bytes:]
+        return chunk
+
+    async def aclose(self) -> None:
+        await self._stream.close()
+
+
+def _env(marker: str) -> dict[str, str]:
+    name, value = marker.split("=", 1)
+    return {name: value, "HOME": "/home/agent", "LANG": "C.UTF-8"}
+
+
+async def _drain(stream: Stream, output: CappedOutput) -> None:
+    while (message := await stream.read_out()) is not None:
+        output.write(bytes(message.data))
+
+
+async def _exit_code(execution: Any) -> int:
+    for _ in range(100):  # the exec's status lags its output's end by a moment
+        info = await execution.inspect()
+        if not info["Running"] and info["ExitCode"] is not None:
+            code: int = info["ExitCode"]
+            return code
+        await anyio.sleep(0.01)
+    return -1
+
+
+async def _kill(container: DockerContainer, marker: str, *, elapsed: str) -> None:
+    try:
+        execution = await container.exec(
+            ["python3", "-c", _KILL_SCRIPT, marker, elapsed], stdin=False, user=AGENT_USER
+        )
+        await execution.start(detach=True)
+    except aiodocker.DockerError as e:
+        raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
+
+
+async def _oom_kills(container: DockerContainer) -> int:
+    """How many processes the kernel killed in the container for lack of memory."""
+    script = (
+        "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control "
+        "2>/dev/null | awk '$1 == \"oom_kill\" {print $2}'"
+    )
+    execution = await container.exec(["sh", "-c", script], stdin=False, user=AGENT_USER)
+    output = await execution.start(detach=True)
+    text = output.decode(errors="replace").strip()
+    return int(text) if text.isdigit() else 0
+
+
+async def _delete(container: DockerContainer) -> None:
+    try:
+        await container.delete(force=True)
+    except aiodocker.DockerError as e:
+        if e.status != 404:  # already gone is fine
+            raise SandboxError(f"Could not remove the sandbox container: {e.message}") from e
+
+
+def _owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
+    """Set an entry's owner and mode: the agent's, root's read-only, or root's private."""
+    if mode == "agent":
+        info.uid = info.gid = AGENT_UID
+        info.uname = info.gname = AGENT_USER
+    else:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+    if mode == "read_only":
+        info.mode &= ~0o222
+    elif mode == "private":
+        info.mode &= 0o700
+    return info
+
+
+def _file_tar(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+        archive.addfile(_owner(info, "agent"), io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _tree_tar(source: Path, name: str, mode: str) -> bytes:
+    """A tar of ``source``'s contents under the top directory ``name``."""
+    if not source.exists():
+        raise FileNotFoundError(source)
+    if not source.is_dir():
+        raise NotADirectoryError(source)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.add(source, arcname=name, filter=lambda info: _owner(info, mode))
+    return buffer.getvalue()
+
+
+def _extract(archive: tarfile.TarFile, destination: Path) -> None:
+    destination.mkdir(parents=True, exist_ok=True)
+    archive.extractall(destination, filter="tar")

@@ -1,0 +1,229 @@
+"""The Docker provider: one connection, a limit on concurrent starts, a warm pool, clean-up.
+
+Starting many containers at once is the known failure mode of large runs (the daemon
+serialises much of the work and times out), so starts have a limit of their own, apart from
+the limit on running episodes. A warm pool keeps up to ``pool_size`` started sandboxes per
+``SandboxSpec`` ready, but never more than the episodes announced with ``expect`` will use,
+so that an episode gets its sandbox without waiting for a start.
+
+Every container is labelled with the run and the process that owns it, so that
+``prune_sandboxes`` can remove what a crashed run left behind without touching live runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
+
+import aiodocker
+import anyio
+
+import researchgym
+from researchgym.errors import ImageMissingError, SandboxError
+from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
+from researchgym.sandboxes.docker_api import open_docker
+from researchgym.sandboxes.provider import SandboxProvider
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from anyio.abc import TaskGroup
+
+    from researchgym.sandboxes.base import SandboxSpec
+
+__all__ = [
+    "DockerSandboxes",
+    "PruneResult",
+    "default_image",
+    "open_docker_sandboxes",
+    "prune_sandboxes",
+]
+
+LABEL_MANAGED = "researchgym.managed"
+LABEL_RUN = "researchgym.run"
+LABEL_OWNER = "researchgym.owner"
+"""``<host>:<pid>`` of the process that started the container."""
+
+
+def default_image() -> str:
+    """The sandbox image of this version of researchgym."""
+    return f"researchgym/sandbox:{researchgym.__version__}"
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _Pool:
+    ready: collections.deque[DockerSandbox] = field(default_factory=collections.deque)
+    expected: int = 0
+    """Sandboxes still to be asked for."""
+    starting: int = 0
+
+
+class DockerSandboxes(SandboxProvider):
+    """Opens Docker sandboxes for one run. Get one from ``open_docker_sandboxes``."""
+
+    kind = "docker"
+
+    def __init__(
+        self,
+        docker: aiodocker.Docker,
+        task_group: TaskGroup,
+        *,
+        image: str,
+        run_id: str,
+        cpus: list[int] | None,
+        pool_size: int,
+        concurrent_starts: int,
+    ) -> None:
+        self._docker = docker
+        self._tg = task_group
+        self._image = image
+        self._labels = {LABEL_MANAGED: "1", LABEL_RUN: run_id, LABEL_OWNER: _owner()}
+        self._cpus = cpus
+        self._pool_size = pool_size
+        self._starts = anyio.CapacityLimiter(concurrent_starts)
+        self._pools: dict[SandboxSpec, _Pool] = {}
+
+    async def open(self, spec: SandboxSpec) -> DockerSandbox:
+        """Return a started sandbox: a warm one if the pool has one, else a new one.
+
+        Raises:
+            SandboxError: If the container cannot be created or started.
+        """
+        pool = self._pools.setdefault(spec, _Pool())
+        pool.expected = max(pool.expected - 1, 0)
+        if pool.ready:
+            sandbox = pool.ready.popleft()
+            self._fill(spec, pool)
+            return sandbox
+        return await self._start(spec)
+
+    def expect(self, spec: SandboxSpec, count: int) -> None:
+        """Announce ``count`` more sandboxes fitting ``spec``; the pool starts some ahead."""
+        pool = self._pools.setdefault(spec, _Pool())
+        pool.expected += count
+        self._fill(spec, pool)
+
+    async def aclose(self) -> None:
+        """Stop filling the pool and remove the warm sandboxes nobody took."""
+        self._tg.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            for pool in self._pools.values():
+                while pool.ready:
+                    await pool.ready.popleft().aclose()
+
+    def _fill(self, spec: SandboxSpec, pool: _Pool) -> None:
+        want = min(self._pool_size, pool.expected)
+        while len(pool.ready) + pool.starting < want:
+            pool.starting += 1
+            self._tg.start_soon(self._start_into, spec, pool)
+
+    async def _start_into(self, spec: SandboxSpec, pool: _Pool) -> None:
+        try:
+            sandbox = await self._start(spec)
+        except SandboxError:
+            return  # the episode that needs a sandbox starts its own and reports the error
+        finally:
+            pool.starting -= 1
+        pool.ready.append(sandbox)
+
+    async def _start(self, spec: SandboxSpec) -> DockerSandbox:
+        config = container_config(spec, image=self._image, labels=self._labels, cpuset=self._cpus)
+        async with self._starts:
+            return await start_docker_sandbox(self._docker, config, memory=spec.memory)
+
+
+@asynccontextmanager
+async def open_docker_sandboxes(
+    *,
+    run_id: str,
+    cpus: list[int] | None = None,
+    image: str | None = None,
+    pool_size: int = 0,
+    concurrent_starts: int = 8,
+) -> AsyncIterator[DockerSandboxes]:
+    """Connect to Docker and open the provider of a run's sandboxes.
+
+    Raises:
+        DockerUnavailableError: If no Docker daemon answers.
+        ImageMissingError: If the image is not built.
+    """
+    image = image or default_image()
+    async with open_docker() as docker:
+        try:
+            await docker.images.inspect(image)
+        except aiodocker.DockerError as e:
+            if e.status == 404:
+                raise ImageMissingError(image) from None
+            raise SandboxError(f"Docker cannot inspect the image {image}: {e.message}") from e
+        async with anyio.create_task_group() as tg:
+            provider = DockerSandboxes(
+                docker,
+                tg,
+                image=image,
+                run_id=run_id,
+                cpus=cpus,
+                pool_size=pool_size,
+                concurrent_starts=concurrent_starts,
+            )
+            try:
+                yield provider
+            finally:
+                await provider.aclose()
+
+
+class PruneResult(NamedTuple):
+    """What ``prune_sandboxes`` did."""
+
+    removed: list[str]
+    """Names of the containers removed."""
+    kept: list[str]
+    """Names of the containers kept because the process that owns them still runs."""
+
+
+async def prune_sandboxes(*, everything: bool = False) -> PruneResult:
+    """Remove the sandbox containers that crashed runs left behind.
+
+    A container whose owning process still runs on this host is kept unless ``everything``.
+
+    Raises:
+        DockerUnavailableError: If no Docker daemon answers.
+    """
+    removed: list[str] = []
+    kept: list[str] = []
+    async with open_docker() as docker:
+        containers = await docker.containers.list(
+            all=True, filters={"label": [f"{LABEL_MANAGED}=1"]}
+        )
+        for container in containers:
+            name = (container["Names"] or [container.id])[0].lstrip("/")
+            if not everything and _alive(container["Labels"].get(LABEL_OWNER, "")):
+                kept.append(name)
+                continue
+            try:
+                await container.delete(force=True)
+            except aiodocker.DockerError as e:
+                if e.status != 404:
+                    raise SandboxError(f"Could not remove {name}: {e.message}") from e
+            removed.append(name)
+    return PruneResult(removed, kept)
+
+
+def _alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,101 @@
+"""Providers: what opens the sandboxes of a run, chosen by name.
+
+``open_sandboxes("docker" | "local" | "auto", ...)`` gives a ``SandboxProvider``; an episode
+asks it for a sandbox fitting its task (``SandboxSpec``) and closes the sandbox itself. The
+provider owns what the sandboxes share: a Docker connection, the limit on concurrent starts,
+the warm pool.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Literal
+
+from anyio.abc import AsyncResource
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from researchgym.sandboxes.base import Sandbox, SandboxSpec
+
+__all__ = ["SandboxKind", "SandboxProvider", "open_sandboxes"]
+
+SandboxKind = Literal["auto", "docker", "local"]
+"""docker: a container per episode; local: a temporary directory, no isolation; auto: docker
+wherever a Docker daemon answers, else local."""
+
+
+class SandboxProvider(AsyncResource):
+    """Opens the sandboxes of one run."""
+
+    kind: str
+    """The backend's name: docker or local."""
+
+    @abstractmethod
+    async def open(self, spec: SandboxSpec) -> Sandbox:
+        """Return a started sandbox fitting ``spec``; the caller closes it.
+
+        Raises:
+            SandboxError: If no sandbox can be started (the message says why).
+        """
+
+    def expect(self, spec: SandboxSpec, count: int) -> None:
+        """Announce that ``count`` more sandboxes fitting ``spec`` will be asked for.
+
+        A provider with a warm pool starts them ahead of time; others ignore it.
+        """
+
+
+@asynccontextmanager
+async def open_sandboxes(
+    kind: SandboxKind,
+    *,
+    run_id: str,
+    cpus: list[int] | None = None,
+    image: str | None = None,
+    pool_size: int = 0,
+    concurrent_starts: int = 8,
+) -> AsyncIterator[SandboxProvider]:
+    """Open the provider of a run's sandboxes.
+
+    Args:
+        kind: Which backend (``auto`` picks docker if a daemon answers).
+        run_id: Labels the run's containers, for clean-up.
+        cpus: The CPUs sandboxes may run on (default: any).
+        image: The Docker image (default: this version's sandbox image).
+        pool_size: Docker containers kept started ahead of need, per sandbox spec.
+        concurrent_starts: Docker containers being started at once, at most.
+
+    Raises:
+        DockerUnavailableError: If ``kind`` is docker and no daemon answers.
+        ImageMissingError: If the Docker image is not built.
+    """
+    from researchgym.sandboxes.local import LocalSandboxes
+
+    if kind == "auto":
+        kind = "docker" if await _docker_answers() else "local"
+    if kind == "local":
+        async with LocalSandboxes(cpus=cpus) as local:
+            yield local
+        return
+    from researchgym.sandboxes.docker_pool import open_docker_sandboxes
+
+    async with open_docker_sandboxes(
+        run_id=run_id,
+        cpus=cpus,
+        image=image,
+        pool_size=pool_size,
+        concurrent_starts=concurrent_starts,
+    ) as docker:
+        yield docker
+
+
+async def _docker_answers() -> bool:
+    import sniffio
+
+    if sniffio.current_async_library() != "asyncio":
+        return False  # aiodocker needs asyncio
+    from researchgym.sandboxes.docker_api import docker_reachable
+
+    return await docker_reachable()
