@@ -31,6 +31,7 @@ from researchgym.sandboxes.docker import DockerSandbox, container_config, start_
 from researchgym.sandboxes.docker_api import docker_reachable, open_docker
 from researchgym.sandboxes.docker_pool import (
     DockerSandboxes,
+    PoolStatistics,
     PruneResult,
     default_image,
     open_docker_sandboxes,
@@ -60,6 +61,7 @@ __all__ = [
     "ExecResult",
     "LocalSandbox",
     "LocalSandboxes",
+    "PoolStatistics",
     "PruneResult",
     "Sandbox",
     "SandboxKind",

@@ -52,16 +52,19 @@ _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 _CHUNK = 65536
 
 # Kills, as the agent, the processes of one shell (or one `run`) started in the last
-# `elapsed` seconds, or all of them. They are found by a variable in their environment that
-# the shell was started with and that every process it starts inherits; the container's own
-# uptime dates them, so that no clock of the host is needed.
+# `elapsed` seconds before this script, or all of them. They are found by a variable in their
+# environment that the shell was started with and that every process it starts inherits. The
+# script dates them against its own start, in the container's clock, so that no clock of the
+# host is needed; `elapsed` was measured just before the exec was asked for, and the exec's own
+# latency is covered by a margin of 0.1 s.
 _KILL_SCRIPT = r"""
 import os, sys
 marker, elapsed = sys.argv[1].encode(), sys.argv[2]
 since = -1.0
 if elapsed != "all":
-    uptime = float(open("/proc/uptime").read().split()[0])
-    since = (uptime - float(elapsed)) * os.sysconf("SC_CLK_TCK")
+    me = open("/proc/self/stat", "rb").read()
+    started = int(me[me.rindex(b")") + 2:].split()[19])
+    since = started - (float(elapsed) + 0.1) * os.sysconf("SC_CLK_TCK")
 found = {}
 for name in os.listdir("/proc"):
     if not name.isdigit() or int(name) == os.getpid():
@@ -251,23 +254,31 @@ class DockerSandbox(Sandbox):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
     ) -> ExecResult:
+        # As for a local run: the program's exit ends the run (a child still holding its
+        # output gets `grace` seconds), a timeout kills all it started, and so does its end.
         marker = f"RGYM_RUN={uuid.uuid4().hex}"
         started = anyio.current_time()
         output = CappedOutput(self._output_cap)
         execution = await self._exec(
             argv, user=user, workdir=self._path(cwd or "."), env={**(env or {}), **_env(marker)}
         )
-        async with execution.start(detach=False) as stream:
+        ended = anyio.Event()
+        async with execution.start(detach=False) as stream, anyio.create_task_group() as tg:
+            tg.start_soon(_drain, stream, output, ended)
             with anyio.move_on_after(timeout) as scope:
-                await _drain(stream, output)
+                code = await _exit_code(execution, ended)
             if scope.cancelled_caught:
-                await _kill(self.container, marker, elapsed="all")
-                with anyio.move_on_after(DEFAULT_GRACE):
-                    await _drain(stream, output)
-        code = await _exit_code(execution)
+                await _kill(self.container, marker, elapsed="all", user=user)
+                code = 137
+            with anyio.move_on_after(DEFAULT_GRACE):
+                await ended.wait()
+            tg.cancel_scope.cancel()
+        await _kill(self.container, marker, elapsed="all", user=user)  # what outlived it
         capped = output.text()
+        if code == 126 and "executable file not found" in capped.text:
+            code = 127  # as a shell says it (Docker's runtime says 126)
         return ExecResult(
-            exit_code=137 if scope.cancelled_caught else code,
+            exit_code=code,
             output=capped.text,
             timed_out=scope.cancelled_caught,
             truncated=capped.truncated,
@@ -284,13 +295,7 @@ class DockerSandbox(Sandbox):
         """
         self._check_open()
         archive = await self._get_archive(path)
-        member = archive.getmembers()[0]
-        if member.isdir():
-            raise IsADirectoryError(path)
-        extracted = archive.extractfile(member)
-        if extracted is None:  # a link or a device
-            raise FileNotFoundError(path)
-        return extracted.read()
+        return await anyio.to_thread.run_sync(_only_file, archive, path)
 
     async def exists(self, path: str) -> bool:
         """Return True if a file or directory exists; see ``Sandbox.exists``.
@@ -298,7 +303,9 @@ class DockerSandbox(Sandbox):
         Raises:
             SandboxClosedError: If the sandbox was closed.
         """
-        checked = await self.run(["test", "-e", str(self._path(path))], timeout=30)
+        target = str(self._path(path))
+        exists = ["sh", "-c", 'test -e "$1" || test -L "$1"', "-", target]
+        checked = await self.run(exists, timeout=30)
         return checked.exit_code == 0
 
     async def write_file(self, path: str, data: bytes) -> None:
@@ -349,7 +356,14 @@ class DockerSandbox(Sandbox):
             SandboxClosedError: If the sandbox was closed.
         """
         self._check_open()
-        result = await self.run(["rm", "-rf", "--", str(self._path(path))], timeout=60)
+        target = self._path(path)
+        private = target == PRIVATE_DIR or PRIVATE_DIR in target.parents
+        # The owner may remove what it locked (chmod 000) after unlocking it; root without
+        # capabilities could not.
+        script = 'chmod -R u+rwx -- "$1" 2>/dev/null; rm -rf -- "$1"'
+        result = await self._exec_run(
+            ["sh", "-c", script, "-", str(target)], user="root" if private else AGENT_USER
+        )
         if result.exit_code != 0:
             raise SandboxError(f"Could not remove {path} in the sandbox: {result.output}")
 
@@ -395,9 +409,11 @@ class DockerSandbox(Sandbox):
         """
         for attempt in range(2):
             try:
-                await self.container.put_archive(str(directory), archive)  # type: ignore[no-untyped-call]
+                await _put_archive(self.container, directory, archive)
                 return
             except aiodocker.DockerError as e:
+                if "non-directory" in e.message:
+                    raise IsADirectoryError(e.message) from None
                 if e.status != 404 or attempt:
                     message = f"the container's files cannot be written ({e.message})"
                     raise SandboxBrokenError(message) from e
@@ -502,29 +518,48 @@ def _env(marker: str) -> dict[str, str]:
     return {name: value, "HOME": "/home/agent", "LANG": "C.UTF-8"}
 
 
-async def _drain(stream: Stream, output: CappedOutput) -> None:
+async def _drain(stream: Stream, output: CappedOutput, ended: anyio.Event | None = None) -> None:
     while (message := await stream.read_out()) is not None:
         output.write(bytes(message.data))
+    if ended is not None:
+        ended.set()
 
 
-async def _exit_code(execution: Any) -> int:
-    for _ in range(100):  # the exec's status lags its output's end by a moment
+async def _exit_code(execution: Any, ended: anyio.Event) -> int:
+    """Wait for an exec's program to end and return its status.
+
+    The output's end usually comes first and is the cue to ask; a program whose children
+    keep the output open is polled for instead.
+    """
+    with anyio.move_on_after(0.05):
+        await ended.wait()
+    delay = 0.005
+    while True:
         info = await execution.inspect()
         if not info["Running"] and info["ExitCode"] is not None:
             code: int = info["ExitCode"]
             return code
-        await anyio.sleep(0.01)
-    return -1
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
-async def _kill(container: DockerContainer, marker: str, *, elapsed: str) -> None:
+async def _output(container: DockerContainer, argv: list[str], *, user: str = AGENT_USER) -> str:
+    """Run a short helper and return its output once it has ended."""
+    output = CappedOutput(DEFAULT_OUTPUT_CAP)
     try:
-        execution = await container.exec(
-            ["python3", "-c", _KILL_SCRIPT, marker, elapsed], stdin=False, user=AGENT_USER
-        )
-        await execution.start(detach=True)
+        execution = await container.exec(argv, stdin=False, user=user)
+        async with execution.start(detach=False) as stream:
+            await _drain(stream, output)
     except aiodocker.DockerError as e:
         raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
+    return output.text().text
+
+
+async def _kill(
+    container: DockerContainer, marker: str, *, elapsed: str, user: str = AGENT_USER
+) -> None:
+    """Kill processes carrying ``marker``, as their own user (root has no CAP_KILL)."""
+    await _output(container, ["python3", "-c", _KILL_SCRIPT, marker, elapsed], user=user)
 
 
 async def _oom_kills(container: DockerContainer) -> int:
@@ -533,9 +568,7 @@ async def _oom_kills(container: DockerContainer) -> int:
         "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control "
         "2>/dev/null | awk '$1 == \"oom_kill\" {print $2}'"
     )
-    execution = await container.exec(["sh", "-c", script], stdin=False, user=AGENT_USER)
-    output = await execution.start(detach=True)
-    text = output.decode(errors="replace").strip()
+    text = (await _output(container, ["sh", "-c", script])).strip()
     return int(text) if text.isdigit() else 0
 
 
@@ -581,6 +614,25 @@ def _tree_tar(source: Path, name: str, mode: str) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         archive.add(source, arcname=name, filter=lambda info: _owner(info, mode))
     return buffer.getvalue()
+
+
+async def _put_archive(container: DockerContainer, directory: PurePosixPath, data: bytes) -> None:
+    # aiodocker's put_archive cannot ask Docker to refuse replacing a directory by a file
+    # (it would silently delete the directory), so the request is made here, the same way.
+    params = {"path": str(directory), "noOverwriteDirNonDir": "true"}
+    url = f"containers/{container.id}/archive"
+    async with container.docker._query(url, method="PUT", data=data, params=params):
+        pass
+
+
+def _only_file(archive: tarfile.TarFile, path: str) -> bytes:
+    member = archive.getmembers()[0]
+    if member.isdir():
+        raise IsADirectoryError(path)
+    extracted = archive.extractfile(member)
+    if extracted is None:  # a link or a device
+        raise FileNotFoundError(path)
+    return extracted.read()
 
 
 def _extract(archive: tarfile.TarFile, destination: Path) -> None:

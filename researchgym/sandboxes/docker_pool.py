@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DockerSandboxes",
+    "PoolStatistics",
     "PruneResult",
     "default_image",
     "open_docker_sandboxes",
@@ -64,6 +65,19 @@ class _Pool:
     expected: int = 0
     """Sandboxes still to be asked for."""
     starting: int = 0
+    settled: anyio.Event = field(default_factory=anyio.Event)
+    """Set (and replaced) whenever a start for the pool ends."""
+
+
+class PoolStatistics(NamedTuple):
+    """The warm pool of one ``SandboxSpec``."""
+
+    ready: int
+    """Started sandboxes waiting to be taken."""
+    starting: int
+    """Sandboxes being started for the pool."""
+    expected: int
+    """Sandboxes still to be asked for."""
 
 
 class DockerSandboxes(SandboxProvider):
@@ -111,6 +125,18 @@ class DockerSandboxes(SandboxProvider):
         pool.expected += count
         self._fill(spec, pool)
 
+    async def warm(self, spec: SandboxSpec, count: int) -> None:
+        """Announce ``count`` sandboxes fitting ``spec`` and wait until the pool is full."""
+        self.expect(spec, count)
+        pool = self._pools[spec]
+        while pool.starting:
+            await pool.settled.wait()
+
+    def statistics(self, spec: SandboxSpec) -> PoolStatistics:
+        """Return the state of the warm pool for ``spec``."""
+        pool = self._pools.get(spec, _Pool())
+        return PoolStatistics(len(pool.ready), pool.starting, pool.expected)
+
     async def aclose(self) -> None:
         """Stop filling the pool and remove the warm sandboxes nobody took."""
         self._tg.cancel_scope.cancel()
@@ -127,12 +153,13 @@ class DockerSandboxes(SandboxProvider):
 
     async def _start_into(self, spec: SandboxSpec, pool: _Pool) -> None:
         try:
-            sandbox = await self._start(spec)
+            pool.ready.append(await self._start(spec))
         except SandboxError:
-            return  # the episode that needs a sandbox starts its own and reports the error
+            pass  # the episode that needs a sandbox starts its own and reports the error
         finally:
             pool.starting -= 1
-        pool.ready.append(sandbox)
+            pool.settled.set()
+            pool.settled = anyio.Event()
 
     async def _start(self, spec: SandboxSpec) -> DockerSandbox:
         config = container_config(spec, image=self._image, labels=self._labels, cpuset=self._cpus)
