@@ -1,4 +1,5 @@
-# make run: set up .venv and run the default benchmark, then print its report.
+# make run: set up .venv, build the sandbox image if a Docker daemon answers, run the default
+# benchmark (in Docker if a daemon answers, else in local sandboxes), then print its report.
 # make test: set up .venv and run the linters, the type checker and the whole test suite.
 VENV ?= .venv
 PYTHON ?= python3
@@ -13,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
+	$(BIN)/researchgym sandbox build --if-docker
 	$(BIN)/researchgym run
 	$(BIN)/researchgym report
 

@@ -9,7 +9,9 @@ ResearchGymError                 root: the CLI prints the message, never a trace
 │   ├── SandboxClosedError       we closed it, and something used it afterwards
 │   ├── SandboxBrokenError       it died under us (the shell exited, the process vanished)
 │   ├── DockerUnavailableError   no Docker daemon can be reached (or no permission)
-│   └── ImageMissingError        the sandbox image is not built
+│   ├── ImageMissingError        the sandbox image is not built
+│   ├── BuildToolMissingError    a program the offline image build needs is missing
+│   └── ImageBuildError          building the sandbox image failed
 ├── BusError                     a message could not go where it was sent
 │   ├── UndeliverableError       no such recipient, or its mailbox is closed
 │   └── RequestTimeoutError      no reply within the request's timeout
@@ -30,10 +32,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "BuildToolMissingError",
     "BusError",
     "ConfigError",
     "DatabaseLockedError",
     "DockerUnavailableError",
+    "ImageBuildError",
     "ImageMissingError",
     "QueryError",
     "RequestTimeoutError",
@@ -142,6 +146,47 @@ class ImageMissingError(SandboxError):
         super().__init__(
             f"The sandbox image {image} is not built. Build it with: researchgym sandbox build"
         )
+
+
+class BuildToolMissingError(SandboxError):
+    """A program that the offline image build needs is not installed.
+
+    Attributes:
+        tool: The program that is missing.
+        install: The command that installs it.
+    """
+
+    def __init__(self, tool: str, install: str) -> None:
+        self.tool = tool
+        self.install = install
+        super().__init__(
+            f"Cannot build the sandbox image offline: {tool} is not installed (not found on "
+            f"PATH). Install it with `{install}`, or build from the Dockerfile where a registry "
+            "is reachable: researchgym sandbox build --method dockerfile"
+        )
+
+
+class ImageBuildError(SandboxError):
+    """Building the sandbox image failed.
+
+    Attributes:
+        method: How it was being built: ``"dockerfile"`` or ``"offline"``.
+        problem: What went wrong, in words.
+        hint: What to do about it.
+        output: The last lines the build printed, oldest first.
+    """
+
+    def __init__(
+        self, method: str, problem: str, *, hint: str, output: tuple[str, ...] = ()
+    ) -> None:
+        self.method = method
+        self.problem = problem
+        self.hint = hint
+        self.output = output
+        message = f"Building the sandbox image ({method}) failed: {problem}. {hint}"
+        if output:
+            message += "\nIts last lines of output:\n" + "\n".join(f"  {line}" for line in output)
+        super().__init__(message)
 
 
 class BusError(ResearchGymError):

@@ -179,3 +179,107 @@ def test_db_and_parquet_together_are_refused(tmp_path: Path) -> None:
         1,
         "error: Pass --db or --parquet, not both: a run is stored in one place.",
     )
+
+
+def labelled(run_id: str) -> list[str]:
+    """Ids of the containers labelled with a run."""
+    done = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=researchgym.run={run_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def sleepy_config(tmp_path: Path, run_id: str, image: str) -> Path:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "run_id": run_id,
+                "tasks": ["prisoners_dilemma"],
+                "agents": [{"kind": "scripted", "params": {"commands": ["sleep 0.05"] * 1000}}],
+                "attempts": 3,
+                "limits": {"max_steps": 2000},
+                "sandbox": {"kind": "docker", "image": image},
+            }
+        )
+    )
+    return config
+
+
+def start_and_wait_for_containers(config: Path, db: Path, run_id: str) -> subprocess.Popen[str]:
+    run = subprocess.Popen(
+        [CLI, "run", "--config", str(config), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(labelled(run_id)) < 3:
+        assert time.monotonic() < deadline and run.poll() is None, "no sandboxes started"
+        time.sleep(0.2)
+    return run
+
+
+def test_killed_run_leaves_containers_that_prune_removes(
+    tmp_path: Path, sandbox_image: str
+) -> None:
+    run_id = f"killed-{os.getpid()}"
+    run = start_and_wait_for_containers(
+        sleepy_config(tmp_path, run_id, sandbox_image), tmp_path / "db.duckdb", run_id
+    )
+    run.kill()  # no chance to clean up
+    run.communicate(timeout=30)
+    assert len(labelled(run_id)) == 3
+    done = cli("sandbox", "prune")
+    assert done.returncode == 0, done.stderr
+    assert "Removed" in done.stdout
+    assert labelled(run_id) == []
+
+
+def test_ctrl_c_removes_the_run_s_containers(tmp_path: Path, sandbox_image: str) -> None:
+    run_id = f"interrupted-{os.getpid()}"
+    run = start_and_wait_for_containers(
+        sleepy_config(tmp_path, run_id, sandbox_image), tmp_path / "db.duckdb", run_id
+    )
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert labelled(run_id) == []
+    assert rows(tmp_path / "db.duckdb", "SELECT status FROM runs") == [{"status": "cancelled"}]
+
+
+def test_missing_image_says_which_command_builds_it(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        yaml.safe_dump({"sandbox": {"kind": "docker", "image": "researchgym/sandbox:nope"}})
+    )
+    done = cli("run", "--config", config, "--db", tmp_path / "db.duckdb")
+    assert done.returncode == 1
+    assert " ".join(done.stderr.split()) == (
+        "error: The sandbox image researchgym/sandbox:nope is not built. "
+        "Build it with: researchgym sandbox build"
+    )
+
+
+def test_no_daemon_falls_back_to_local_or_says_so(tmp_path: Path) -> None:
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "COLUMNS": "200"}
+    args = [CLI, "run", "--task", "prisoners_dilemma", "--attempts", "1", "--db"]
+    auto = subprocess.run(
+        [*args, str(tmp_path / "a.duckdb")], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert auto.returncode == 0, auto.stderr
+    assert rows(tmp_path / "a.duckdb", "SELECT sandbox FROM episodes") == [{"sandbox": "local"}]
+    docker = subprocess.run(
+        [*args, str(tmp_path / "d.duckdb"), "--sandbox", "docker"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert docker.returncode == 1
+    assert " ".join(docker.stderr.split()).startswith(
+        "error: Cannot reach the Docker daemon: nothing listens on unix:///nonexistent/docker.sock."
+    )

@@ -10,6 +10,9 @@ _processes.py   local process plumbing (spawning, killing a session via /proc)
 docker.py       DockerSandbox: a container per episode, over the Engine API (asyncio only)
 docker_pool.py  DockerSandboxes: start limit, warm pool, clean-up (prune_sandboxes)
 docker_api.py   open_docker: the connection, with clear errors
+image.py        build_image, sandbox_status: the sandbox image (offline from Debian packages,
+                or from image/Dockerfile where a registry answers); _rootfs, _apt_sources,
+                _docker_archive, _dockerfile are its parts
 ```
 
 Usage:
@@ -33,9 +36,17 @@ from researchgym.sandboxes.docker_pool import (
     DockerSandboxes,
     PoolStatistics,
     PruneResult,
-    default_image,
     open_docker_sandboxes,
     prune_sandboxes,
+)
+from researchgym.sandboxes.image import (
+    BuildMethod,
+    SandboxImage,
+    SandboxStatus,
+    build_image,
+    image_exists,
+    image_name,
+    sandbox_status,
 )
 from researchgym.sandboxes.local import LocalSandbox, LocalSandboxes, open_local_sandbox
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput, CappedText
@@ -54,6 +65,7 @@ __all__ = [
     "DEFAULT_OUTPUT_CAP",
     "RESTART_NOTE",
     "SHELL_ARGV",
+    "BuildMethod",
     "CappedOutput",
     "CappedText",
     "DockerSandbox",
@@ -64,19 +76,24 @@ __all__ = [
     "PoolStatistics",
     "PruneResult",
     "Sandbox",
+    "SandboxImage",
     "SandboxKind",
     "SandboxProvider",
     "SandboxSpec",
+    "SandboxStatus",
     "ShellSession",
     "ShellSpawner",
     "ShellTransport",
+    "build_image",
     "container_config",
-    "default_image",
     "docker_reachable",
+    "image_exists",
+    "image_name",
     "open_docker",
     "open_docker_sandboxes",
     "open_local_sandbox",
     "open_sandboxes",
     "prune_sandboxes",
+    "sandbox_status",
     "start_docker_sandbox",
 ]

@@ -255,7 +255,9 @@ class DockerSandbox(Sandbox):
         env: dict[str, str] | None = None,
     ) -> ExecResult:
         # As for a local run: the program's exit ends the run (a child still holding its
-        # output gets `grace` seconds), a timeout kills all it started, and so does its end.
+        # output gets `grace` seconds, then dies), and a timeout kills all it started. Other
+        # leftovers live until the container is removed with the sandbox; killing them after
+        # every run would cost a second exec per run.
         marker = f"RGYM_RUN={uuid.uuid4().hex}"
         started = anyio.current_time()
         output = CappedOutput(self._output_cap)
@@ -273,7 +275,8 @@ class DockerSandbox(Sandbox):
             with anyio.move_on_after(DEFAULT_GRACE):
                 await ended.wait()
             tg.cancel_scope.cancel()
-        await _kill(self.container, marker, elapsed="all", user=user)  # what outlived it
+        if not ended.is_set():  # something it started still holds the output
+            await _kill(self.container, marker, elapsed="all", user=user)
         capped = output.text()
         if code == 126 and "executable file not found" in capped.text:
             code = 127  # as a shell says it (Docker's runtime says 126)

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import aiodocker
 import anyio
 
-import researchgym
 from researchgym.errors import ImageMissingError, SandboxError
 from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
 from researchgym.sandboxes.docker_api import open_docker
+from researchgym.sandboxes.image import image_name
 from researchgym.sandboxes.provider import SandboxProvider
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ __all__ = [
     "DockerSandboxes",
     "PoolStatistics",
     "PruneResult",
-    "default_image",
     "open_docker_sandboxes",
     "prune_sandboxes",
 ]
@@ -48,11 +47,6 @@ LABEL_MANAGED = "researchgym.managed"
 LABEL_RUN = "researchgym.run"
 LABEL_OWNER = "researchgym.owner"
 """``<host>:<pid>`` of the process that started the container."""
-
-
-def default_image() -> str:
-    """The sandbox image of this version of researchgym."""
-    return f"researchgym/sandbox:{researchgym.__version__}"
 
 
 def _owner() -> str:
@@ -182,7 +176,7 @@ async def open_docker_sandboxes(
         DockerUnavailableError: If no Docker daemon answers.
         ImageMissingError: If the image is not built.
     """
-    image = image or default_image()
+    image = image or image_name()
     async with open_docker() as docker:
         try:
             await docker.images.inspect(image)

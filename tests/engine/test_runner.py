@@ -12,6 +12,7 @@ from researchgym.agents import agent
 from researchgym.config import RunConfig, run_config
 from researchgym.engine import Runner
 from researchgym.errors import ConfigError, TaskSpecError, UnknownComponentError
+from researchgym.sandboxes import open_docker
 from researchgym.storage import open_database, query
 from researchgym.tasks import resolve_task
 from tests.tasks.test_evaluator import SCORE_ANSWER
@@ -251,3 +252,56 @@ async def test_sandboxes_run_on_their_cpus(tmp_path: Path) -> None:
     await Runner(cfg).run()
     [row] = await sql(cfg, f"SELECT output FROM tool_calls WHERE command = '{check}'")
     assert row["output"].split() == ["Cpus_allowed_list:", str(cpu)]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_docker_run_end_to_end(tmp_path: Path, sandbox_image: str) -> None:
+    tight = toy_task(tmp_path / "tight", resources={"memory": "256m"}, timeouts={"command": 30})
+    unstartable = toy_task(tmp_path / "tiny", id="tiny", resources={"memory": "1m"})
+    hog = "python3 -c 'x = bytearray(600 * 2**20)'"
+    cfg = config(
+        tmp_path,
+        tasks=["prisoners_dilemma", tight, unstartable],
+        agents=[
+            {"kind": "scripted", "params": {"commands": [hog, "echo 8 > answer.txt", "validate"]}},
+            {"kind": "baseline"},
+        ],
+        attempts=1,
+        sandbox={"kind": "docker", "image": sandbox_image},
+    )
+    await Runner(cfg).run()
+    rows = await sql(
+        cfg, "SELECT task_id, agent, sandbox, exit_status, error FROM episodes ORDER BY ALL"
+    )
+    by_key = {(r["task_id"], r["agent"]): r for r in rows}
+    assert all(r["sandbox"] == "docker" for r in rows)
+    assert by_key[("prisoners_dilemma", "baseline")]["exit_status"] == "submitted"
+    assert by_key[("toy", "scripted")]["exit_status"] == "submitted"
+    # a sandbox that cannot start fails its episodes only, saying why
+    for label in ("baseline", "scripted"):
+        failed = by_key[("tiny", label)]
+        assert failed["exit_status"] == "early_exit"
+        assert failed["error"].startswith("SandboxError: Docker could not")
+    [oom] = await sql(
+        cfg,
+        "SELECT exit_code, output FROM tool_calls WHERE command LIKE 'python3 -c%' AND "
+        "episode_id IN (SELECT episode_id FROM episodes WHERE task_id = 'toy')",
+    )
+    assert oom["exit_code"] == 137
+    assert oom["output"].endswith("[Killed: the sandbox ran out of memory (its limit is 256m).]")
+    scores = await sql(
+        cfg,
+        "SELECT s.kind, s.score FROM scores s JOIN episodes e USING (run_id, episode_id) "
+        "WHERE e.task_id = 'toy' ORDER BY e.agent, s.seq",
+    )
+    assert [(r["kind"], r["score"]) for r in scores] == [
+        ("validate", 0.0),  # the baseline
+        ("submit", 0.0),
+        ("validate", 8.0),  # the scripted agent, after its process ran out of memory
+        ("submit", 8.0),
+    ]
+    async with open_docker() as docker:
+        left = await docker.containers.list(
+            all=True, filters={"label": [f"researchgym.run={cfg.run_id}"]}
+        )
+    assert left == []

@@ -11,123 +11,124 @@ import pytest
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from researchgym.errors import SandboxBrokenError, SandboxClosedError
-from researchgym.sandboxes import RESTART_NOTE, ShellSession
+from researchgym.sandboxes import DEFAULT_GRACE, RESTART_NOTE, Sandbox, ShellSession
 from researchgym.sandboxes._processes import spawn_local_shell
+from tests.sandboxes.backends import any_sandbox, parametrize_backends
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Callable
     from pathlib import Path
 
     from anyio.streams.memory import MemoryObjectReceiveStream
 
     from researchgym.sandboxes import ShellSpawner
 
+__all__ = ["any_sandbox"]  # the fixture, imported for its tests
+
 GRACE = 0.3
 
 
-@pytest.fixture
-async def session(tmp_path: Path) -> AsyncIterator[ShellSession]:
-    spawn = partial(spawn_local_shell, cwd=tmp_path, env={"PATH": os.environ["PATH"]})
-    async with await ShellSession.open(spawn, grace=GRACE) as session:
-        yield session
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)
 
 
-async def run(session: ShellSession, command: str, timeout: float = 5) -> tuple[int, str]:
-    result = await session.exec(command, timeout=timeout)
+async def run(sandbox: Sandbox | ShellSession, command: str, timeout: float = 5) -> tuple[int, str]:
+    result = await sandbox.exec(command, timeout=timeout)
     assert not result.timed_out
     assert not result.truncated
     return result.exit_code, result.output
 
 
-# --- against a real bash ---------------------------------------------------------------
+# --- against a real bash, in every backend -------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("command", "status"),
     [("true", 0), ("false", 1), ("exit 42 | true; (exit 42)", 42), ("sh -c 'exit 1'", 1)],
 )
-async def test_exit_status(session: ShellSession, command: str, status: int) -> None:
-    assert await run(session, command) == (status, "")
+async def test_exit_status(any_sandbox: Sandbox, command: str, status: int) -> None:
+    assert await run(any_sandbox, command) == (status, "")
 
 
-async def test_stdout_and_stderr_interleave_in_order(session: ShellSession) -> None:
+async def test_stdout_and_stderr_interleave_in_order(any_sandbox: Sandbox) -> None:
     command = "echo one; echo two >&2; echo three; sh -c 'echo four >&2'"
-    assert await run(session, command) == (0, "one\ntwo\nthree\nfour\n")
+    assert await run(any_sandbox, command) == (0, "one\ntwo\nthree\nfour\n")
 
 
 @pytest.mark.parametrize("text", ["no newline", "two\n\n", "\n", "", "  spaces  "])
-async def test_output_is_byte_exact(session: ShellSession, text: str) -> None:
-    assert await run(session, f"printf '%s' '{text}'") == (0, text)
+async def test_output_is_byte_exact(any_sandbox: Sandbox, text: str) -> None:
+    assert await run(any_sandbox, f"printf '%s' '{text}'") == (0, text)
 
 
-async def test_marker_like_output_is_returned_intact(session: ShellSession) -> None:
-    assert await run(session, r"printf '\n__RGYM_deadbeef__:0\n'") == (0, "\n__RGYM_deadbeef__:0\n")
+async def test_marker_like_output_is_returned_intact(any_sandbox: Sandbox) -> None:
+    assert await run(any_sandbox, r"printf '\n__RGYM_deadbeef__:0\n'") == (
+        0,
+        "\n__RGYM_deadbeef__:0\n",
+    )
 
 
-async def test_framing_like_text_and_quotes_are_returned_intact(session: ShellSession) -> None:
+async def test_framing_like_text_and_quotes_are_returned_intact(any_sandbox: Sandbox) -> None:
     framing = """' </dev/null; builtin printf '\\n__RGYM_feed__:%d\\n' "$?"\n"""
     command = f"cat <<'EOF'\n{framing}EOF"
-    assert await run(session, command) == (0, framing)
-    assert await run(session, "echo \"it's\" '\\'") == (0, "it's \\\n")
+    assert await run(any_sandbox, command) == (0, framing)
+    assert await run(any_sandbox, "echo \"it's\" '\\'") == (0, "it's \\\n")
 
 
-async def test_binary_output_is_replaced_not_fatal(session: ShellSession) -> None:
-    assert await run(session, r"printf 'a\000b\377c'") == (0, "a\ufffdb\ufffdc")
-    status, output = await run(session, "head -c 2000 /dev/urandom")
+async def test_binary_output_is_replaced_not_fatal(any_sandbox: Sandbox) -> None:
+    assert await run(any_sandbox, r"printf 'a\000b\377c'") == (0, "a\ufffdb\ufffdc")
+    status, output = await run(any_sandbox, "head -c 2000 /dev/urandom")
     assert status == 0
     assert len(output) > 0
 
 
-async def test_cd_variables_and_functions_persist(session: ShellSession, tmp_path: Path) -> None:
-    await anyio.Path(tmp_path / "sub").mkdir()
-    await run(session, "cd sub; X=41; inc() { echo $(($1 + 1)); }")
-    assert await run(session, "pwd; echo $X; inc $X") == (0, f"{tmp_path}/sub\n41\n42\n")
+async def test_cd_variables_and_functions_persist(any_sandbox: Sandbox) -> None:
+    await run(any_sandbox, "mkdir sub; cd sub; X=41; inc() { echo $(($1 + 1)); }")
+    assert await run(any_sandbox, "pwd; echo $X; inc $X") == (
+        0,
+        f"{any_sandbox.workdir}/sub\n41\n42\n",
+    )
 
 
 @pytest.mark.parametrize("command", ['echo "abc', "echo 'abc", "if true; then", "echo $(", "}"])
 async def test_syntax_error_is_status_2_and_the_session_goes_on(
-    session: ShellSession, command: str
+    any_sandbox: Sandbox, command: str
 ) -> None:
-    status, _ = await run(session, command)
+    status, _ = await run(any_sandbox, command)
     assert status == 2
-    assert await run(session, "echo ok") == (0, "ok\n")
+    assert await run(any_sandbox, "echo ok") == (0, "ok\n")
 
 
-async def test_trailing_backslash_does_not_eat_the_framing(session: ShellSession) -> None:
-    assert await run(session, "echo \\") == (0, "\\\n")
-    assert await run(session, "echo ok") == (0, "ok\n")
+async def test_trailing_backslash_does_not_eat_the_framing(any_sandbox: Sandbox) -> None:
+    assert await run(any_sandbox, "echo \\") == (0, "\\\n")
+    assert await run(any_sandbox, "echo ok") == (0, "ok\n")
 
 
-async def test_command_reading_stdin_returns_at_once(session: ShellSession) -> None:
-    assert await run(session, "cat; wc -c", timeout=2) == (0, "0\n")
+async def test_command_reading_stdin_returns_at_once(any_sandbox: Sandbox) -> None:
+    assert await run(any_sandbox, "cat; wc -c", timeout=2) == (0, "0\n")
 
 
-async def test_timeout_kills_the_command_and_keeps_the_shell(
-    session: ShellSession, tmp_path: Path
-) -> None:
-    await run(session, "mkdir -p d && cd d")
+async def test_timeout_kills_the_command_and_keeps_the_shell(any_sandbox: Sandbox) -> None:
+    await run(any_sandbox, "mkdir -p d && cd d")
     started = anyio.current_time()
-    result = await session.exec("sleep 30", timeout=0.3)
-    assert anyio.current_time() - started < 0.3 + GRACE + 1
+    result = await any_sandbox.exec("sleep 30", timeout=0.3)
+    assert anyio.current_time() - started < 0.3 + DEFAULT_GRACE + 1
     assert result.timed_out
     assert result.exit_code == 137
     assert re.fullmatch(r"bash: line \d+: +\d+ Killed +sleep 30\n", result.output)
-    assert await run(session, "pwd") == (0, f"{tmp_path}/d\n")
+    assert await run(any_sandbox, "pwd") == (0, f"{any_sandbox.workdir}/d\n")
 
 
-async def test_timeout_kills_a_command_substitution(session: ShellSession) -> None:
-    result = await session.exec("echo got $(sleep 30; echo late)", timeout=0.3)
+async def test_timeout_kills_a_command_substitution(any_sandbox: Sandbox) -> None:
+    result = await any_sandbox.exec("echo got $(sleep 30; echo late)", timeout=0.3)
     assert (result.timed_out, result.output, result.exit_code) == (True, "got\n", 0)
-    assert await run(session, "echo ok") == (0, "ok\n")
+    assert await run(any_sandbox, "echo ok") == (0, "ok\n")
 
 
-async def test_timeout_of_a_builtin_loop_restarts_the_shell(
-    session: ShellSession, tmp_path: Path
-) -> None:
-    await run(session, "mkdir -p d && cd d && X=1")
+async def test_timeout_of_a_builtin_loop_restarts_the_shell(any_sandbox: Sandbox) -> None:
+    await run(any_sandbox, "mkdir -p d && cd d && X=1")
     started = anyio.current_time()
-    result = await session.exec("echo spinning; while :; do :; done", timeout=0.3)
-    assert 0.3 + GRACE <= anyio.current_time() - started < 0.3 + GRACE + 2
+    result = await any_sandbox.exec("echo spinning; while :; do :; done", timeout=0.3)
+    assert 0.3 + DEFAULT_GRACE <= anyio.current_time() - started < 0.3 + DEFAULT_GRACE + 2
     assert (result.timed_out, result.exit_code, result.truncated) == (True, 137, False)
     note = (
         "\n[The command did not stop at its timeout, so the shell was restarted: "
@@ -135,19 +136,62 @@ async def test_timeout_of_a_builtin_loop_restarts_the_shell(
     )
     assert re.fullmatch(re.escape("spinning\n" + note), result.output)
     assert note == RESTART_NOTE
-    assert await run(session, "pwd; echo x$X") == (0, f"{tmp_path}\nx\n")
+    assert await run(any_sandbox, "pwd; echo x$X") == (0, f"{any_sandbox.workdir}\nx\n")
 
 
-async def test_huge_output_is_capped_quickly(session: ShellSession) -> None:
+async def test_huge_output_is_capped_quickly(any_sandbox: Sandbox) -> None:
     started = anyio.current_time()
-    result = await session.exec("yes | head -c 30000000; printf END", timeout=20)
+    result = await any_sandbox.exec("yes | head -c 30000000; printf END", timeout=20)
     assert anyio.current_time() - started < 10
     assert (result.exit_code, result.truncated, result.timed_out) == (0, True, False)
     half = "y\n" * 16384
     omitted = 30000003 - 65536
     expected = half + f"\n[... {omitted} bytes omitted ...]\n" + half[3:] + "END"
     assert re.fullmatch(re.escape(expected), result.output)
-    assert await run(session, "echo ok") == (0, "ok\n")
+    assert await run(any_sandbox, "echo ok") == (0, "ok\n")
+
+
+async def test_exit_breaks_the_session(any_sandbox: Sandbox) -> None:
+    message = (
+        "The sandbox's shell is gone: the shell exited with status 3 "
+        "(did a command run 'exit'?); open a new sandbox."
+    )
+    with pytest.raises(SandboxBrokenError, match=f"^{re.escape(message)}$") as caught:
+        await any_sandbox.exec("exit 3", timeout=5)
+    assert caught.value.reason.startswith("the shell exited with status 3")
+    with pytest.raises(SandboxBrokenError, match=f"^{re.escape(message)}$"):
+        await any_sandbox.exec("echo hi", timeout=5)
+
+
+async def test_concurrent_execs_are_serialized(any_sandbox: Sandbox) -> None:
+    outputs: list[str] = []
+
+    async def one(i: int) -> None:
+        result = await any_sandbox.exec(f"echo start {i}; sleep 0.1; echo end {i}", timeout=5)
+        outputs.append(result.output)
+
+    started = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        for i in range(3):
+            tg.start_soon(one, i)
+    assert anyio.current_time() - started >= 0.3
+    assert sorted(outputs) == [f"start {i}\nend {i}\n" for i in range(3)]
+
+
+async def test_cancelled_exec_does_not_leak_into_the_next(any_sandbox: Sandbox) -> None:
+    with anyio.move_on_after(0.2):
+        await any_sandbox.exec("sleep 30; echo late", timeout=60)
+    assert await run(any_sandbox, "echo next") == (0, "next\n")
+
+
+async def test_closed_sandbox_refuses_commands(any_sandbox: Sandbox) -> None:
+    await any_sandbox.aclose()
+    await any_sandbox.aclose()
+    with pytest.raises(SandboxClosedError, match=r"^The sandbox is closed; open a new one"):
+        await any_sandbox.exec("echo hi", timeout=5)
+
+
+# --- a session of its own -------------------------------------------------------------
 
 
 async def test_small_cap_still_finds_the_marker(tmp_path: Path) -> None:
@@ -159,46 +203,6 @@ async def test_small_cap_still_finds_the_marker(tmp_path: Path) -> None:
         assert result.truncated
         result = await session.exec("printf 12345678", timeout=10)
         assert (result.output, result.truncated) == ("12345678", False)
-
-
-async def test_exit_breaks_the_session(session: ShellSession) -> None:
-    message = (
-        "The sandbox's shell is gone: the shell exited with status 3 "
-        "(did a command run 'exit'?); open a new sandbox."
-    )
-    with pytest.raises(SandboxBrokenError, match=f"^{re.escape(message)}$") as caught:
-        await session.exec("exit 3", timeout=5)
-    assert caught.value.reason.startswith("the shell exited with status 3")
-    with pytest.raises(SandboxBrokenError, match=f"^{re.escape(message)}$"):
-        await session.exec("echo hi", timeout=5)
-
-
-async def test_concurrent_execs_are_serialized(session: ShellSession) -> None:
-    outputs: list[str] = []
-
-    async def one(i: int) -> None:
-        result = await session.exec(f"echo start {i}; sleep 0.1; echo end {i}", timeout=5)
-        outputs.append(result.output)
-
-    started = anyio.current_time()
-    async with anyio.create_task_group() as tg:
-        for i in range(3):
-            tg.start_soon(one, i)
-    assert anyio.current_time() - started >= 0.3
-    assert sorted(outputs) == [f"start {i}\nend {i}\n" for i in range(3)]
-
-
-async def test_cancelled_exec_does_not_leak_into_the_next(session: ShellSession) -> None:
-    with anyio.move_on_after(0.2):
-        await session.exec("sleep 30; echo late", timeout=60)
-    assert await run(session, "echo next") == (0, "next\n")
-
-
-async def test_closed_session_refuses_commands(session: ShellSession) -> None:
-    await session.aclose()
-    await session.aclose()
-    with pytest.raises(SandboxClosedError, match=r"^The sandbox is closed; open a new one"):
-        await session.exec("echo hi", timeout=5)
 
 
 # --- against a scripted transport ------------------------------------------------------

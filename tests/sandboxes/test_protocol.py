@@ -1,0 +1,244 @@
+"""The Sandbox protocol, checked alike on every backend (see tests/sandboxes/backends.py).
+
+Known differences, each tested where it shows:
+- A local sandbox runs as the current user: as root, read-only files can still be written.
+- Docker runs the agent's shell as `agent` and `run` as root; local runs both as the user.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+import anyio
+import pytest
+
+from researchgym.errors import SandboxClosedError
+from researchgym.sandboxes import LocalSandbox, Sandbox
+from tests.sandboxes.backends import any_sandbox, parametrize_backends
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["any_sandbox"]  # the fixture, imported for its tests
+
+CLOSED = re.escape("The sandbox is closed; open a new one.")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)
+
+
+async def alive(sandbox: Sandbox, pid: int) -> bool:
+    """Whether a process of the sandbox exists and is not a zombie."""
+    state = await sandbox.run(["ps", "-o", "stat=", "-p", str(pid)], timeout=10)
+    return state.exit_code == 0 and not state.output.strip().startswith("Z")
+
+
+async def eventually_dead(sandbox: Sandbox, pid: int) -> bool:
+    for _ in range(50):
+        if not await alive(sandbox, pid):
+            return True
+        await anyio.sleep(0.05)
+    return False
+
+
+def make_tree(root: Path) -> Path:
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "top.txt").write_text("top")
+    (root / "src" / "pkg" / "inner.txt").write_text("inner")
+    (root / "src" / "link").symlink_to("top.txt")
+    (root / "src" / "run.sh").write_text("echo ran\n")
+    (root / "src" / "run.sh").chmod(0o755)
+    return root / "src"
+
+
+async def test_shell_starts_in_the_workdir_with_the_environment(any_sandbox: Sandbox) -> None:
+    result = await any_sandbox.exec('pwd; echo "$GREETING"', timeout=5)
+    assert result.output == f"{any_sandbox.workdir}\nhi\n"
+
+
+async def test_file_round_trip_is_byte_exact(any_sandbox: Sandbox) -> None:
+    data = bytes(range(256)) * 3
+    await any_sandbox.write_file("a/b/c.bin", data)
+    assert await any_sandbox.read_file("a/b/c.bin") == data
+    assert await any_sandbox.read_file(f"{any_sandbox.workdir}/a/b/c.bin") == data
+    result = await any_sandbox.exec("wc -c < a/b/c.bin; echo x >> a/b/c.bin", timeout=5)
+    assert (result.exit_code, result.output) == (0, "768\n")  # the agent may change it
+
+
+async def test_file_written_by_the_shell_can_be_read(any_sandbox: Sandbox) -> None:
+    await any_sandbox.exec("printf 'x\\000y' > out.bin", timeout=5)
+    assert await any_sandbox.read_file("out.bin") == b"x\x00y"
+
+
+async def test_file_errors_are_stdlib_errors(any_sandbox: Sandbox) -> None:
+    with pytest.raises(FileNotFoundError):
+        await any_sandbox.read_file("missing.txt")
+    await any_sandbox.write_file("dir/file", b"")
+    with pytest.raises(IsADirectoryError):
+        await any_sandbox.read_file("dir")
+    with pytest.raises(IsADirectoryError):
+        await any_sandbox.write_file("dir", b"x")
+    assert await any_sandbox.exists("dir/file")
+
+
+async def test_exists_sees_files_directories_and_dangling_links(any_sandbox: Sandbox) -> None:
+    assert not await any_sandbox.exists("made/later.txt")
+    await any_sandbox.exec(
+        "mkdir made && touch made/later.txt && ln -s nowhere made/link", timeout=5
+    )
+    for path in ("made", "made/later.txt", "made/link", f"{any_sandbox.workdir}/made/later.txt"):
+        assert await any_sandbox.exists(path), path
+
+
+async def test_upload_copies_a_directory_s_contents(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    await any_sandbox.upload(source, "data")
+    result = await any_sandbox.exec(
+        "cat data/top.txt data/pkg/inner.txt; readlink data/link; ./data/run.sh", timeout=5
+    )
+    assert result.output == "topinnertop.txt\nran\n"  # modes are kept: run.sh runs
+    await any_sandbox.exec("echo more > data/new.txt", timeout=5)
+    assert await any_sandbox.read_file("data/new.txt") == b"more\n"
+
+
+async def test_upload_into_the_workdir_itself(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    await any_sandbox.upload(source, str(any_sandbox.workdir))
+    assert (await any_sandbox.exec("cat top.txt; touch mine", timeout=5)).output == "top"
+    assert await any_sandbox.exists("mine")
+
+
+async def test_upload_read_only_refuses_the_agent(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    await any_sandbox.upload(source, "data", read_only=True)
+    modes = await any_sandbox.exec("stat -c %a data data/top.txt data/pkg", timeout=5)
+    assert [int(mode, 8) & 0o222 for mode in modes.output.split()] == [0, 0, 0]
+    if isinstance(any_sandbox, LocalSandbox) and os.geteuid() == 0:
+        return  # known difference: a local sandbox run by root can write anyway
+    result = await any_sandbox.exec(
+        "echo x > data/top.txt; echo x > data/new.txt; rm -f data/top.txt; chmod u+w data",
+        timeout=5,
+    )
+    assert result.exit_code != 0
+    assert await any_sandbox.read_file("data/top.txt") == b"top"
+    assert not await any_sandbox.exists("data/new.txt")
+
+
+async def test_upload_of_a_missing_directory_fails(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        await any_sandbox.upload(tmp_path / "nope", "data")
+    await anyio.Path(tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError):
+        await any_sandbox.upload(tmp_path / "file", "data")
+
+
+async def test_private_dir_takes_trusted_files(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    target = f"{any_sandbox.private_dir}/eval-1"
+    await any_sandbox.upload(source, target)
+    ran = await any_sandbox.run(["cat", "top.txt"], timeout=10, cwd=target)
+    assert (ran.exit_code, ran.output) == (0, "top")
+    await any_sandbox.remove(target)
+    assert not await any_sandbox.exists(target)
+
+
+async def test_download_copies_files_and_trees_out(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    await any_sandbox.exec("mkdir -p out/sub && echo a > out/a && echo b > out/sub/b", timeout=5)
+    await any_sandbox.exec("chmod 700 out/sub", timeout=5)
+    await any_sandbox.download("out", tmp_path / "host")
+    assert (tmp_path / "host" / "out" / "a").read_text() == "a\n"
+    assert (tmp_path / "host" / "out" / "sub" / "b").read_text() == "b\n"
+    assert (tmp_path / "host" / "out" / "sub").stat().st_mode & 0o777 == 0o700
+    await any_sandbox.download("out/a", tmp_path / "single")
+    assert (tmp_path / "single" / "a").read_text() == "a\n"
+    with pytest.raises(FileNotFoundError):
+        await any_sandbox.download("nope", tmp_path / "x")
+
+
+async def test_remove_files_trees_and_missing_paths(any_sandbox: Sandbox) -> None:
+    await any_sandbox.write_file("t/a/b.txt", b"b")
+    await any_sandbox.write_file("f.txt", b"f")
+    await any_sandbox.exec("chmod 000 t/a", timeout=5)
+    await any_sandbox.remove("t")
+    await any_sandbox.remove("f.txt")
+    await any_sandbox.remove("never-there")
+    assert (await any_sandbox.exec("ls -A", timeout=5)).output == ""
+
+
+async def test_exec_timeout_keeps_the_sandbox_usable(any_sandbox: Sandbox) -> None:
+    started = anyio.current_time()
+    result = await any_sandbox.exec("cd /tmp; sleep 30", timeout=0.3)
+    assert anyio.current_time() - started < 2
+    assert (result.timed_out, result.exit_code) == (True, 137)
+    assert (await any_sandbox.exec("pwd", timeout=5)).output == "/tmp\n"
+
+
+async def test_timeout_spares_background_jobs_of_earlier_commands(any_sandbox: Sandbox) -> None:
+    started = await any_sandbox.exec("sleep 1000 >/dev/null 2>&1 & echo $!", timeout=5)
+    earlier_job = int(started.output)
+    await anyio.sleep(0.3)  # the job must be older than the next command, by a margin
+    result = await any_sandbox.exec("sleep 1000 & echo $! > job.pid; sleep 30", timeout=0.3)
+    assert result.timed_out
+    assert await eventually_dead(any_sandbox, int(await any_sandbox.read_file("job.pid")))
+    assert await alive(any_sandbox, earlier_job)
+
+
+async def test_run_is_outside_the_shell_session(any_sandbox: Sandbox) -> None:
+    await any_sandbox.exec("cd /; X=1", timeout=5)
+    await any_sandbox.write_file("sub/marker", b"")
+    result = await any_sandbox.run(["sh", "-c", 'pwd; echo "x$X"; ls; exit 4'], timeout=5)
+    assert (result.exit_code, result.output) == (4, f"{any_sandbox.workdir}\nx\nsub\n")
+    result = await any_sandbox.run(["ls"], timeout=5, cwd="sub")
+    assert result.output == "marker\n"
+    result = await any_sandbox.run(["sh", "-c", 'echo "$EXTRA"'], timeout=5, env={"EXTRA": "x"})
+    assert result.output == "x\n"
+
+
+async def test_run_timeout_kills_what_it_started(any_sandbox: Sandbox) -> None:
+    script = "sleep 30 & echo $! > /tmp/child.pid; wait"
+    started = anyio.current_time()
+    result = await any_sandbox.run(["sh", "-c", script], timeout=0.3)
+    assert anyio.current_time() - started < 3
+    assert (result.exit_code, result.timed_out) == (137, True)
+    child = int((await any_sandbox.run(["cat", "/tmp/child.pid"], timeout=5)).output)
+    assert await eventually_dead(any_sandbox, child)
+
+
+async def test_run_ends_when_the_program_ends_even_if_a_child_holds_its_output(
+    any_sandbox: Sandbox,
+) -> None:
+    started = anyio.current_time()
+    result = await any_sandbox.run(
+        ["sh", "-c", "sleep 30 & echo $! > /tmp/child.pid; echo done"], timeout=20
+    )
+    assert anyio.current_time() - started < 5
+    assert (result.exit_code, result.timed_out, result.output) == (0, False, "done\n")
+    child = int((await any_sandbox.run(["cat", "/tmp/child.pid"], timeout=5)).output)
+    assert await eventually_dead(any_sandbox, child)
+
+
+async def test_run_of_a_missing_program_is_a_result(any_sandbox: Sandbox) -> None:
+    result = await any_sandbox.run(["no-such-program-x"], timeout=5)
+    assert result.exit_code == 127
+    assert "no-such-program-x" in result.output
+
+
+async def test_use_after_close_raises(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    await any_sandbox.aclose()
+    await any_sandbox.aclose()
+    calls = [
+        any_sandbox.exec("echo", timeout=1),
+        any_sandbox.run(["true"], timeout=1),
+        any_sandbox.read_file("x"),
+        any_sandbox.write_file("x", b""),
+        any_sandbox.exists("x"),
+        any_sandbox.upload(tmp_path, "x"),
+        any_sandbox.download("x", tmp_path),
+        any_sandbox.remove("x"),
+    ]
+    for call in calls:
+        with pytest.raises(SandboxClosedError, match=f"^{CLOSED}$"):
+            await call
