@@ -10,7 +10,7 @@ the bash processes are not counted). It runs twice by default, with two CPU plac
 (the engine on one CPU, the sandboxes on the others).
 
     .venv/bin/python benchmarks/engine.py [--episodes 64] [--commands 50] [--backend asyncio]
-        [--placement shared|split|both]
+        [--placement shared|split|both] [--sandbox local|docker]
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def measure(args: argparse.Namespace, placement: str, tmp: Path) -> list[str]:
             "attempts": args.episodes,
             "limits": {"concurrent_episodes": args.episodes, "max_steps": args.commands + 1},
             "cpus": PLACEMENTS[placement],
+            "sandbox": {"kind": args.sandbox},
             "storage": {"path": tmp / f"bench-{placement}.duckdb"},
         }
     )
@@ -114,8 +115,12 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=50)
     parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
     parser.add_argument("--placement", choices=[*PLACEMENTS, "both"], default="both")
+    parser.add_argument("--sandbox", choices=["local", "docker"], default="local")
     args = parser.parse_args()
-    table = Table(title=f"Engine: {args.episodes} episodes x {args.commands} echo ({args.backend})")
+    title = (
+        f"Engine: {args.episodes} episodes x {args.commands} echo ({args.backend}, {args.sandbox})"
+    )
+    table = Table(title=title)
     columns = ["CPUs", "steps", "events stored", "wall s", "steps/s", "engine CPU/step"]
     columns += ["first step at s", "steps/s from first to last step"]
     for column in columns:
