@@ -83,8 +83,14 @@ class SandboxConfig(_Strict):
     """Docker containers kept started ahead of need, per kind of task resources."""
     concurrent_starts: int = Field(default=8, ge=1)
     """Docker containers being started at the same time, at most."""
+    cpus: float | None = Field(default=None, gt=0)
+    """CPU cores per sandbox, overriding what each task asks for."""
+    memory: str | None = None
+    """Memory per sandbox (512m, 4g), overriding what each task asks for."""
     gpus: int | None = Field(default=None, ge=0)
     """GPUs per sandbox, overriding what each task asks for."""
+    pids: int = Field(default=1024, ge=16)
+    """Processes a sandbox may hold at once."""
 
 
 class Cpus(_Strict):

@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 
 from researchgym.agents import create_agent
+from researchgym.config import SandboxConfig
 from researchgym.engine.env import ResearchEnv
 from researchgym.engine.limits import StepLimit
 from researchgym.engine.recorder import now_us, to_json
@@ -64,17 +65,18 @@ class RunContext:
     recorder: Recorder
     limits: Limits
     sandboxes: SandboxProvider
-    gpus: int | None = None
-    """GPUs per sandbox, overriding what each task asks for."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """What the run configuration says of sandboxes: it overrides the tasks' resources."""
 
     def sandbox_spec(self, task: Task) -> SandboxSpec:
         """What an episode of ``task`` asks of its sandbox."""
-        resources = task.spec.resources
+        resources, chosen = task.spec.resources, self.sandbox
         return SandboxSpec(
-            cpus=resources.cpus,
-            memory=resources.memory,
-            gpus=resources.gpus if self.gpus is None else self.gpus,
+            cpus=resources.cpus if chosen.cpus is None else chosen.cpus,
+            memory=resources.memory if chosen.memory is None else chosen.memory,
+            gpus=resources.gpus if chosen.gpus is None else chosen.gpus,
             network=resources.network,
+            pids=chosen.pids,
         )
 
 
@@ -119,7 +121,8 @@ async def _play(plan: EpisodePlan, run: RunContext) -> str:
         params=to_json(built.params),
     )
     recorder = run.recorder
-    async with await run.sandboxes.open(run.sandbox_spec(plan.task)) as box:
+    spec = run.sandbox_spec(plan.task)
+    async with await run.sandboxes.open(spec, name=f"rgym-{plan.episode_id}") as box:
         await _lay_out(plan.task, box)
         ep = plan.episode_id
         async with (

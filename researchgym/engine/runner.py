@@ -124,7 +124,7 @@ class Runner:
             ) as sandboxes,
             open_bus(run_id=cfg.run_id, hook=recorder.message) as bus,
         ):
-            run = RunContext(bus, recorder, cfg.limits, sandboxes, cfg.sandbox.gpus)
+            run = RunContext(bus, recorder, cfg.limits, sandboxes, cfg.sandbox)
             for spec, count in collections.Counter(run.sandbox_spec(p.task) for p in plans).items():
                 sandboxes.expect(spec, count)
 

@@ -52,6 +52,8 @@ class SandboxSpec:
     """GPUs to pass through."""
     network: bool = False
     """Whether the sandbox may reach the network."""
+    pids: int = 1024
+    """Processes it may hold at once: enough for builds and data loaders, not a fork bomb."""
 
 
 class Sandbox(AsyncResource):

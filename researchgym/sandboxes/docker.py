@@ -45,8 +45,6 @@ AGENT_USER = "agent"
 AGENT_UID = 1000
 WORKDIR = PurePosixPath("/home/agent/workspace")
 PRIVATE_DIR = PurePosixPath("/var/lib/researchgym")
-PIDS_LIMIT = 1024
-"""Processes a sandbox may hold at once: enough for builds and data loaders, not a fork bomb."""
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 _CHUNK = 65536
@@ -126,7 +124,7 @@ def container_config(
         "Memory": memory,
         "MemorySwap": memory,  # no swap on top
         "NanoCpus": int(spec.cpus * 1e9),
-        "PidsLimit": PIDS_LIMIT,
+        "PidsLimit": spec.pids,
         "CapDrop": ["ALL"],
         "SecurityOpt": ["no-new-privileges"],
         "Init": True,
@@ -151,6 +149,7 @@ async def start_docker_sandbox(
     *,
     output_cap: int = DEFAULT_OUTPUT_CAP,
     memory: str = "",
+    name: str | None = None,
 ) -> DockerSandbox:
     """Create and start a container, and open the agent's shell in it.
 
@@ -159,12 +158,13 @@ async def start_docker_sandbox(
         config: The create-container body (see ``container_config``).
         output_cap: Bytes of output kept per command (head and tail halves).
         memory: The memory limit, for the message when a command runs out of it.
+        name: The container's name (default: Docker's choice).
 
     Raises:
         SandboxError: If the container cannot be created or started (the message says why).
     """
     try:
-        container = await docker.containers.create(config=config)
+        container = await docker.containers.create(config=config, name=name)
     except aiodocker.DockerError as e:
         raise SandboxError(f"Docker could not create the sandbox: {e.message}") from e
     try:

@@ -13,7 +13,9 @@ Every container is labelled with the run and the process that owns it, so that
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
+import re
 import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -47,6 +49,19 @@ LABEL_MANAGED = "researchgym.managed"
 LABEL_RUN = "researchgym.run"
 LABEL_OWNER = "researchgym.owner"
 """``<host>:<pid>`` of the process that started the container."""
+LABEL_NAME = "researchgym.episode"
+"""The episode a container was started for (warm containers are only renamed)."""
+
+
+def _container_name(name: str) -> str:
+    """A Docker-valid container name: [a-zA-Z0-9][a-zA-Z0-9_.-]*."""
+    cleaned = re.sub(r"[^a-zA-Z0-9_.-]", "-", name)
+    return cleaned if cleaned[:1].isalnum() else f"rgym-{cleaned}"
+
+
+async def _rename(sandbox: DockerSandbox, name: str) -> None:
+    with contextlib.suppress(aiodocker.DockerError):  # a name is a convenience, not a need
+        await sandbox.container.rename(name)
 
 
 def _owner() -> str:
@@ -99,8 +114,12 @@ class DockerSandboxes(SandboxProvider):
         self._starts = anyio.CapacityLimiter(concurrent_starts)
         self._pools: dict[SandboxSpec, _Pool] = {}
 
-    async def open(self, spec: SandboxSpec) -> DockerSandbox:
+    async def open(self, spec: SandboxSpec, *, name: str | None = None) -> DockerSandbox:
         """Return a started sandbox: a warm one if the pool has one, else a new one.
+
+        Args:
+            spec: What the sandbox must offer.
+            name: The container's name (a warm container is renamed, in the background).
 
         Raises:
             SandboxError: If the container cannot be created or started.
@@ -110,8 +129,10 @@ class DockerSandboxes(SandboxProvider):
         if pool.ready:
             sandbox = pool.ready.popleft()
             self._fill(spec, pool)
+            if name:
+                self._tg.start_soon(_rename, sandbox, _container_name(name))
             return sandbox
-        return await self._start(spec)
+        return await self._start(spec, name=name)
 
     def expect(self, spec: SandboxSpec, count: int) -> None:
         """Announce ``count`` more sandboxes fitting ``spec``; the pool starts some ahead."""
@@ -155,10 +176,12 @@ class DockerSandboxes(SandboxProvider):
             pool.settled.set()
             pool.settled = anyio.Event()
 
-    async def _start(self, spec: SandboxSpec) -> DockerSandbox:
-        config = container_config(spec, image=self._image, labels=self._labels, cpuset=self._cpus)
+    async def _start(self, spec: SandboxSpec, *, name: str | None = None) -> DockerSandbox:
+        labels = {**self._labels, LABEL_NAME: name} if name else self._labels
+        config = container_config(spec, image=self._image, labels=labels, cpuset=self._cpus)
+        named = _container_name(name) if name else None
         async with self._starts:
-            return await start_docker_sandbox(self._docker, config, memory=spec.memory)
+            return await start_docker_sandbox(self._docker, config, memory=spec.memory, name=named)
 
 
 @asynccontextmanager

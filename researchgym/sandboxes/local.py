@@ -338,8 +338,8 @@ class LocalSandboxes(SandboxProvider):
     def __init__(self, *, cpus: Iterable[int] | None = None) -> None:
         self._cpus = list(cpus) if cpus else None
 
-    async def open(self, spec: SandboxSpec) -> LocalSandbox:
-        """Return a new local sandbox.
+    async def open(self, spec: SandboxSpec, *, name: str | None = None) -> LocalSandbox:
+        """Return a new local sandbox (``name`` is not used).
 
         Raises:
             SandboxBrokenError: If its shell died at once.

@@ -33,8 +33,12 @@ class SandboxProvider(AsyncResource):
     """The backend's name: docker or local."""
 
     @abstractmethod
-    async def open(self, spec: SandboxSpec) -> Sandbox:
+    async def open(self, spec: SandboxSpec, *, name: str | None = None) -> Sandbox:
         """Return a started sandbox fitting ``spec``; the caller closes it.
+
+        Args:
+            spec: What the sandbox must offer.
+            name: What to call it where the backend names things (a container's name).
 
         Raises:
             SandboxError: If no sandbox can be started (the message says why).

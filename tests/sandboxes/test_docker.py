@@ -197,3 +197,23 @@ def _me() -> str:
     import socket
 
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def test_containers_are_named_for_their_episode(sandbox_image: str) -> None:
+    spec = SandboxSpec(memory="256m")
+    async with open_docker_sandboxes(
+        run_id="tests-names", image=sandbox_image, pool_size=1
+    ) as provider:
+        async with await provider.open(spec, name="rgym-run/ep 1") as cold:
+            info = await cold.container.show()
+            assert info["Name"] == "/rgym-run-ep-1"
+            assert info["Config"]["Labels"]["researchgym.episode"] == "rgym-run/ep 1"
+        with anyio.fail_after(30):
+            await provider.warm(spec, 1)
+        async with await provider.open(spec, name="rgym-ep-2") as warm:
+            for _ in range(200):  # renamed in the background
+                if (await warm.container.show())["Name"] == "/rgym-ep-2":
+                    break
+                await anyio.sleep(0.02)
+            else:
+                pytest.fail("the warm container was never renamed")
