@@ -7,7 +7,8 @@ shell.py        ShellSession: the persistent-bash protocol any backend speaks ov
 output.py       CappedOutput: head-and-tail output capping
 local.py        LocalSandbox(es): a temporary directory and a local bash, no isolation
 _processes.py   local process plumbing (spawning, killing a session via /proc)
-docker.py       DockerSandbox: a container per episode, over the Engine API (asyncio only)
+docker.py       DockerSandbox: a container per episode, over the Engine API (asyncio only);
+                _docker_exec (the shell and helper processes) and _docker_files (tars)
 docker_pool.py  DockerSandboxes: start limit, warm pool, clean-up (prune_sandboxes)
 docker_api.py   open_docker: the connection, with clear errors
 image.py        build_image, sandbox_status: the sandbox image (offline from Debian packages,

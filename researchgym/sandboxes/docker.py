@@ -16,11 +16,7 @@ asyncio only (aiodocker).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
-import tarfile
-import time
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -29,60 +25,39 @@ import aiodocker
 import anyio
 
 from researchgym.errors import SandboxBrokenError, SandboxClosedError, SandboxError
+from researchgym.sandboxes._docker_exec import (
+    AGENT_UID,
+    AGENT_USER,
+    WORKDIR,
+    DockerShell,
+    drain,
+    exit_code,
+    kill,
+    marker_env,
+    oom_kills,
+)
+from researchgym.sandboxes._docker_files import (
+    extract,
+    file_tar,
+    only_file,
+    put_archive,
+    tree_tar,
+)
 from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
-from researchgym.sandboxes.shell import DEFAULT_GRACE, SHELL_ARGV, ShellSession
+from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
 
 if TYPE_CHECKING:
+    import tarfile
     from collections.abc import Mapping
 
     from aiodocker.containers import DockerContainer
-    from aiodocker.stream import Stream
 
 __all__ = ["AGENT_UID", "DockerSandbox", "container_config", "start_docker_sandbox"]
 
-AGENT_USER = "agent"
-AGENT_UID = 1000
-WORKDIR = PurePosixPath("/home/agent/workspace")
 PRIVATE_DIR = PurePosixPath("/var/lib/researchgym")
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-_CHUNK = 65536
-
-# Kills, as the agent, the processes of one shell (or one `run`) started in the last
-# `elapsed` seconds before this script, or all of them. They are found by a variable in their
-# environment that the shell was started with and that every process it starts inherits. The
-# script dates them against its own start, in the container's clock, so that no clock of the
-# host is needed; `elapsed` was measured just before the exec was asked for, and the exec's own
-# latency is covered by a margin of 0.1 s.
-_KILL_SCRIPT = r"""
-import os, sys
-marker, elapsed = sys.argv[1].encode(), sys.argv[2]
-since = -1.0
-if elapsed != "all":
-    me = open("/proc/self/stat", "rb").read()
-    started = int(me[me.rindex(b")") + 2:].split()[19])
-    since = started - (float(elapsed) + 0.1) * os.sysconf("SC_CLK_TCK")
-found = {}
-for name in os.listdir("/proc"):
-    if not name.isdigit() or int(name) == os.getpid():
-        continue
-    try:
-        environ = open(f"/proc/{name}/environ", "rb").read().split(b"\0")
-        stat = open(f"/proc/{name}/stat", "rb").read()
-    except OSError:
-        continue
-    if marker in environ:
-        fields = stat[stat.rindex(b")") + 2:].split()
-        found[int(name)] = (int(fields[1]), int(fields[19]))
-for pid, (ppid, started) in found.items():
-    leader = ppid not in found
-    if (elapsed == "all" or not leader) and started >= since:
-        try:
-            os.kill(pid, 9)
-        except OSError:
-            pass
-"""
 
 
 def memory_bytes(memory: str) -> int:
@@ -170,7 +145,7 @@ async def start_docker_sandbox(
     try:
         await container.start()
         session = await ShellSession.open(
-            lambda: _DockerShell.spawn(container), output_cap=output_cap
+            lambda: DockerShell.spawn(container), output_cap=output_cap
         )
     except BaseException as e:
         with anyio.CancelScope(shield=True):
@@ -221,7 +196,7 @@ class DockerSandbox(Sandbox):
         self._check_open()
         result = await self._session.exec(command, timeout=timeout)
         if result.exit_code == 137 and not result.timed_out:
-            kills = await _oom_kills(self.container)
+            kills = await oom_kills(self.container)
             if kills > self._oom_kills:
                 self._oom_kills = kills
                 note = f"\n[Killed: the sandbox ran out of memory (its limit is {self._memory}).]"
@@ -262,21 +237,24 @@ class DockerSandbox(Sandbox):
         started = anyio.current_time()
         output = CappedOutput(self._output_cap)
         execution = await self._exec(
-            argv, user=user, workdir=self._path(cwd or "."), env={**(env or {}), **_env(marker)}
+            argv,
+            user=user,
+            workdir=self._path(cwd or "."),
+            env={**(env or {}), **marker_env(marker)},
         )
         ended = anyio.Event()
         async with execution.start(detach=False) as stream, anyio.create_task_group() as tg:
-            tg.start_soon(_drain, stream, output, ended)
+            tg.start_soon(drain, stream, output, ended)
             with anyio.move_on_after(timeout) as scope:
-                code = await _exit_code(execution, ended)
+                code = await exit_code(execution, ended)
             if scope.cancelled_caught:
-                await _kill(self.container, marker, elapsed="all", user=user)
+                await kill(self.container, marker, elapsed="all", user=user)
                 code = 137
             with anyio.move_on_after(DEFAULT_GRACE):
                 await ended.wait()
             tg.cancel_scope.cancel()
         if not ended.is_set():  # something it started still holds the output
-            await _kill(self.container, marker, elapsed="all", user=user)
+            await kill(self.container, marker, elapsed="all", user=user)
         capped = output.text()
         if code == 126 and "executable file not found" in capped.text:
             code = 127  # as a shell says it (Docker's runtime says 126)
@@ -298,7 +276,7 @@ class DockerSandbox(Sandbox):
         """
         self._check_open()
         archive = await self._get_archive(path)
-        return await anyio.to_thread.run_sync(_only_file, archive, path)
+        return await anyio.to_thread.run_sync(only_file, archive, path)
 
     async def exists(self, path: str) -> bool:
         """Return True if a file or directory exists; see ``Sandbox.exists``.
@@ -320,7 +298,7 @@ class DockerSandbox(Sandbox):
         """
         self._check_open()
         target = self._path(path)
-        archive = await anyio.to_thread.run_sync(_file_tar, target.name, data)
+        archive = await anyio.to_thread.run_sync(file_tar, target.name, data)
         await self._put_archive(target.parent, archive, owner=AGENT_USER)
 
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
@@ -338,7 +316,7 @@ class DockerSandbox(Sandbox):
         target = self._path(destination)
         private = target == PRIVATE_DIR or PRIVATE_DIR in target.parents
         mode = "private" if private else "read_only" if read_only else "agent"
-        archive = await anyio.to_thread.run_sync(_tree_tar, source, target.name, mode)
+        archive = await anyio.to_thread.run_sync(tree_tar, source, target.name, mode)
         await self._put_archive(target.parent, archive, owner="root" if private else AGENT_USER)
 
     async def download(self, path: str, destination: Path) -> None:
@@ -350,7 +328,7 @@ class DockerSandbox(Sandbox):
         """
         self._check_open()
         archive = await self._get_archive(path)
-        await anyio.to_thread.run_sync(_extract, archive, destination)
+        await anyio.to_thread.run_sync(extract, archive, destination)
 
     async def remove(self, path: str) -> None:
         """Remove a file or a directory tree (as root); see ``Sandbox.remove``.
@@ -412,7 +390,7 @@ class DockerSandbox(Sandbox):
         """
         for attempt in range(2):
             try:
-                await _put_archive(self.container, directory, archive)
+                await put_archive(self.container, directory, archive)
                 return
             except aiodocker.DockerError as e:
                 if "non-directory" in e.message:
@@ -425,219 +403,9 @@ class DockerSandbox(Sandbox):
                 raise PermissionError(f"{directory}: {made.output.strip()}")
 
 
-class _DockerShell:
-    """A ``ShellTransport`` over ``docker exec`` of bash with an attached stdin stream."""
-
-    def __init__(
-        self, container: DockerContainer, execution: Any, stream: Stream, *, marker: str
-    ) -> None:
-        self._container = container
-        self._execution = execution
-        self._marker = marker
-        self._command_started = time.monotonic()
-        self.send_stream = _SendStream(stream)
-        self.receive_stream = _ReceiveStream(stream)
-
-    @classmethod
-    async def spawn(cls, container: DockerContainer) -> _DockerShell:
-        marker = f"RGYM_SHELL={uuid.uuid4().hex}"
-        # stderr joins stdout inside the container: one pipe keeps their order.
-        argv = ["bash", "-c", f"exec {' '.join(SHELL_ARGV)} 2>&1"]
-        try:
-            execution = await container.exec(
-                argv,
-                stdin=True,
-                user=AGENT_USER,
-                workdir=str(WORKDIR),
-                environment=_env(marker),
-            )
-            stream = execution.start(detach=False)
-            await stream.__aenter__()
-        except aiodocker.DockerError as e:
-            raise SandboxBrokenError(f"the shell could not be started ({e.message})") from e
-        return cls(container, execution, stream, marker=marker)
-
-    def begin_command(self) -> None:
-        self._command_started = time.monotonic()
-
-    async def interrupt(self) -> None:
-        elapsed = time.monotonic() - self._command_started
-        await _kill(self._container, self._marker, elapsed=f"{elapsed:.3f}")
-
-    async def exit_status(self) -> int | None:
-        with anyio.move_on_after(1):
-            while True:
-                info = await self._execution.inspect()
-                if not info["Running"]:
-                    code: int | None = info["ExitCode"]
-                    return code
-                await anyio.sleep(0.05)
-        return None
-
-    async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self.send_stream.aclose()
-            with contextlib.suppress(SandboxError):  # the container is gone: so is the shell
-                await _kill(self._container, self._marker, elapsed="all")
-
-
-class _SendStream(anyio.abc.ByteSendStream):
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
-
-    async def send(self, item: bytes) -> None:
-        try:
-            await self._stream.write_in(item)
-        except (RuntimeError, ConnectionError) as e:
-            raise anyio.BrokenResourceError from e
-
-    async def send_eof(self) -> None:
-        await self._stream.close()
-
-    async def aclose(self) -> None:
-        await self._stream.close()
-
-
-class _ReceiveStream(anyio.abc.ByteReceiveStream):
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
-        self._left = b""
-
-    async def receive(self, max_bytes: int = _CHUNK) -> bytes:
-        if not self._left:
-            message = await self._stream.read_out()
-            if message is None:
-                raise anyio.EndOfStream
-            self._left = bytes(message.data)
-        chunk, self._left = self._left[:max_bytes], self._left[max_bytes:]
-        return chunk
-
-    async def aclose(self) -> None:
-        await self._stream.close()
-
-
-def _env(marker: str) -> dict[str, str]:
-    name, value = marker.split("=", 1)
-    return {name: value, "HOME": "/home/agent", "LANG": "C.UTF-8"}
-
-
-async def _drain(stream: Stream, output: CappedOutput, ended: anyio.Event | None = None) -> None:
-    while (message := await stream.read_out()) is not None:
-        output.write(bytes(message.data))
-    if ended is not None:
-        ended.set()
-
-
-async def _exit_code(execution: Any, ended: anyio.Event) -> int:
-    """Wait for an exec's program to end and return its status.
-
-    The output's end usually comes first and is the cue to ask; a program whose children
-    keep the output open is polled for instead.
-    """
-    with anyio.move_on_after(0.05):
-        await ended.wait()
-    delay = 0.005
-    while True:
-        info = await execution.inspect()
-        if not info["Running"] and info["ExitCode"] is not None:
-            code: int = info["ExitCode"]
-            return code
-        await anyio.sleep(delay)
-        delay = min(delay * 2, 0.1)
-
-
-async def _output(container: DockerContainer, argv: list[str], *, user: str = AGENT_USER) -> str:
-    """Run a short helper and return its output once it has ended."""
-    output = CappedOutput(DEFAULT_OUTPUT_CAP)
-    try:
-        execution = await container.exec(argv, stdin=False, user=user)
-        async with execution.start(detach=False) as stream:
-            await _drain(stream, output)
-    except aiodocker.DockerError as e:
-        raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
-    return output.text().text
-
-
-async def _kill(
-    container: DockerContainer, marker: str, *, elapsed: str, user: str = AGENT_USER
-) -> None:
-    """Kill processes carrying ``marker``, as their own user (root has no CAP_KILL)."""
-    await _output(container, ["python3", "-c", _KILL_SCRIPT, marker, elapsed], user=user)
-
-
-async def _oom_kills(container: DockerContainer) -> int:
-    """How many processes the kernel killed in the container for lack of memory."""
-    script = (
-        "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control "
-        "2>/dev/null | awk '$1 == \"oom_kill\" {print $2}'"
-    )
-    text = (await _output(container, ["sh", "-c", script])).strip()
-    return int(text) if text.isdigit() else 0
-
-
 async def _delete(container: DockerContainer) -> None:
     try:
         await container.delete(force=True)
     except aiodocker.DockerError as e:
         if e.status != 404:  # already gone is fine
             raise SandboxError(f"Could not remove the sandbox container: {e.message}") from e
-
-
-def _owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
-    """Set an entry's owner and mode: the agent's, root's read-only, or root's private."""
-    if mode == "agent":
-        info.uid = info.gid = AGENT_UID
-        info.uname = info.gname = AGENT_USER
-    else:
-        info.uid = info.gid = 0
-        info.uname = info.gname = "root"
-    if mode == "read_only":
-        info.mode &= ~0o222
-    elif mode == "private":
-        info.mode &= 0o700
-    return info
-
-
-def _file_tar(name: str, data: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-        archive.addfile(_owner(info, "agent"), io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def _tree_tar(source: Path, name: str, mode: str) -> bytes:
-    """A tar of ``source``'s contents under the top directory ``name``."""
-    if not source.exists():
-        raise FileNotFoundError(source)
-    if not source.is_dir():
-        raise NotADirectoryError(source)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.add(source, arcname=name, filter=lambda info: _owner(info, mode))
-    return buffer.getvalue()
-
-
-async def _put_archive(container: DockerContainer, directory: PurePosixPath, data: bytes) -> None:
-    # aiodocker's put_archive cannot ask Docker to refuse replacing a directory by a file
-    # (it would silently delete the directory), so the request is made here, the same way.
-    params = {"path": str(directory), "noOverwriteDirNonDir": "true"}
-    url = f"containers/{container.id}/archive"
-    async with container.docker._query(url, method="PUT", data=data, params=params):
-        pass
-
-
-def _only_file(archive: tarfile.TarFile, path: str) -> bytes:
-    member = archive.getmembers()[0]
-    if member.isdir():
-        raise IsADirectoryError(path)
-    extracted = archive.extractfile(member)
-    if extracted is None:  # a link or a device
-        raise FileNotFoundError(path)
-    return extracted.read()
-
-
-def _extract(archive: tarfile.TarFile, destination: Path) -> None:
-    destination.mkdir(parents=True, exist_ok=True)
-    archive.extractall(destination, filter="tar")

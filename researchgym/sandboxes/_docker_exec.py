@@ -1,0 +1,227 @@
+"""Processes in a Docker sandbox: the agent's shell over an attached exec, and short helpers.
+
+asyncio only (aiodocker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import aiodocker
+import anyio
+
+from researchgym.errors import SandboxBrokenError, SandboxError
+from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
+from researchgym.sandboxes.shell import SHELL_ARGV
+
+if TYPE_CHECKING:
+    from aiodocker.containers import DockerContainer
+    from aiodocker.stream import Stream
+
+__all__ = [
+    "AGENT_UID",
+    "AGENT_USER",
+    "WORKDIR",
+    "DockerShell",
+    "drain",
+    "exit_code",
+    "kill",
+    "marker_env",
+    "oom_kills",
+    "run_helper",
+]
+
+AGENT_USER = "agent"
+AGENT_UID = 1000
+WORKDIR = PurePosixPath("/home/agent/workspace")
+
+_CHUNK = 65536
+
+# Kills, as the agent, the processes of one shell (or one `run`) started in the last
+# `elapsed` seconds before this script, or all of them. They are found by a variable in their
+# environment that the shell was started with and that every process it starts inherits. The
+# script dates them against its own start, in the container's clock, so that no clock of the
+# host is needed; `elapsed` was measured just before the exec was asked for, and the exec's own
+# latency is covered by a margin of 0.1 s.
+_KILL_SCRIPT = r"""
+import os, sys
+marker, elapsed = sys.argv[1].encode(), sys.argv[2]
+since = -1.0
+if elapsed != "all":
+    me = open("/proc/self/stat", "rb").read()
+    started = int(me[me.rindex(b")") + 2:].split()[19])
+    since = started - (float(elapsed) + 0.1) * os.sysconf("SC_CLK_TCK")
+found = {}
+for name in os.listdir("/proc"):
+    if not name.isdigit() or int(name) == os.getpid():
+        continue
+    try:
+        environ = open(f"/proc/{name}/environ", "rb").read().split(b"\0")
+        stat = open(f"/proc/{name}/stat", "rb").read()
+    except OSError:
+        continue
+    if marker in environ:
+        fields = stat[stat.rindex(b")") + 2:].split()
+        found[int(name)] = (int(fields[1]), int(fields[19]))
+for pid, (ppid, started) in found.items():
+    leader = ppid not in found
+    if (elapsed == "all" or not leader) and started >= since:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+"""
+
+
+class DockerShell:
+    """A ``ShellTransport`` over ``docker exec`` of bash with an attached stdin stream."""
+
+    def __init__(
+        self, container: DockerContainer, execution: Any, stream: Stream, *, marker: str
+    ) -> None:
+        self._container = container
+        self._execution = execution
+        self._marker = marker
+        self._command_started = time.monotonic()
+        self.send_stream = _SendStream(stream)
+        self.receive_stream = _ReceiveStream(stream)
+
+    @classmethod
+    async def spawn(cls, container: DockerContainer) -> DockerShell:
+        marker = f"RGYM_SHELL={uuid.uuid4().hex}"
+        # stderr joins stdout inside the container: one pipe keeps their order.
+        argv = ["bash", "-c", f"exec {' '.join(SHELL_ARGV)} 2>&1"]
+        try:
+            execution = await container.exec(
+                argv,
+                stdin=True,
+                user=AGENT_USER,
+                workdir=str(WORKDIR),
+                environment=marker_env(marker),
+            )
+            stream = execution.start(detach=False)
+            await stream.__aenter__()
+        except aiodocker.DockerError as e:
+            raise SandboxBrokenError(f"the shell could not be started ({e.message})") from e
+        return cls(container, execution, stream, marker=marker)
+
+    def begin_command(self) -> None:
+        self._command_started = time.monotonic()
+
+    async def interrupt(self) -> None:
+        elapsed = time.monotonic() - self._command_started
+        await kill(self._container, self._marker, elapsed=f"{elapsed:.3f}")
+
+    async def exit_status(self) -> int | None:
+        with anyio.move_on_after(1):
+            while True:
+                info = await self._execution.inspect()
+                if not info["Running"]:
+                    code: int | None = info["ExitCode"]
+                    return code
+                await anyio.sleep(0.05)
+        return None
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.send_stream.aclose()
+            with contextlib.suppress(SandboxError):  # the container is gone: so is the shell
+                await kill(self._container, self._marker, elapsed="all")
+
+
+class _SendStream(anyio.abc.ByteSendStream):
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    async def send(self, item: bytes) -> None:
+        try:
+            await self._stream.write_in(item)
+        except (RuntimeError, ConnectionError) as e:
+            raise anyio.BrokenResourceError from e
+
+    async def send_eof(self) -> None:
+        await self._stream.close()
+
+    async def aclose(self) -> None:
+        await self._stream.close()
+
+
+class _ReceiveStream(anyio.abc.ByteReceiveStream):
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._left = b""
+
+    async def receive(self, max_bytes: int = _CHUNK) -> bytes:
+        if not self._left:
+            message = await self._stream.read_out()
+            if message is None:
+                raise anyio.EndOfStream
+            self._left = bytes(message.data)
+        chunk, self._left = self._left[:max_bytes], self._left[max_bytes:]
+        return chunk
+
+    async def aclose(self) -> None:
+        await self._stream.close()
+
+
+def marker_env(marker: str) -> dict[str, str]:
+    name, value = marker.split("=", 1)
+    return {name: value, "HOME": "/home/agent", "LANG": "C.UTF-8"}
+
+
+async def drain(stream: Stream, output: CappedOutput, ended: anyio.Event | None = None) -> None:
+    while (message := await stream.read_out()) is not None:
+        output.write(bytes(message.data))
+    if ended is not None:
+        ended.set()
+
+
+async def exit_code(execution: Any, ended: anyio.Event) -> int:
+    """Wait for an exec's program to end and return its status.
+
+    The output's end usually comes first and is the cue to ask; a program whose children
+    keep the output open is polled for instead.
+    """
+    with anyio.move_on_after(0.05):
+        await ended.wait()
+    delay = 0.005
+    while True:
+        info = await execution.inspect()
+        if not info["Running"] and info["ExitCode"] is not None:
+            code: int = info["ExitCode"]
+            return code
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+async def run_helper(container: DockerContainer, argv: list[str], *, user: str = AGENT_USER) -> str:
+    """Run a short helper and return its output once it has ended."""
+    output = CappedOutput(DEFAULT_OUTPUT_CAP)
+    try:
+        execution = await container.exec(argv, stdin=False, user=user)
+        async with execution.start(detach=False) as stream:
+            await drain(stream, output)
+    except aiodocker.DockerError as e:
+        raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
+    return output.text().text
+
+
+async def kill(
+    container: DockerContainer, marker: str, *, elapsed: str, user: str = AGENT_USER
+) -> None:
+    """Kill processes carrying ``marker``, as their own user (root has no CAP_KILL)."""
+    await run_helper(container, ["python3", "-c", _KILL_SCRIPT, marker, elapsed], user=user)
+
+
+async def oom_kills(container: DockerContainer) -> int:
+    """How many processes the kernel killed in the container for lack of memory."""
+    script = (
+        "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control "
+        "2>/dev/null | awk '$1 == \"oom_kill\" {print $2}'"
+    )
+    text = (await run_helper(container, ["sh", "-c", script])).strip()
+    return int(text) if text.isdigit() else 0

@@ -1,0 +1,81 @@
+"""Files in a Docker sandbox: tar archives in and out, owned as the sandbox needs.
+
+asyncio only (aiodocker).
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from typing import TYPE_CHECKING
+
+from researchgym.sandboxes._docker_exec import AGENT_UID, AGENT_USER
+
+if TYPE_CHECKING:
+    from pathlib import Path, PurePosixPath
+
+    from aiodocker.containers import DockerContainer
+
+
+__all__ = ["extract", "file_tar", "only_file", "owner", "put_archive", "tree_tar"]
+
+
+def owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
+    """Set an entry's owner and mode: the agent's, root's read-only, or root's private."""
+    if mode == "agent":
+        info.uid = info.gid = AGENT_UID
+        info.uname = info.gname = AGENT_USER
+    else:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+    if mode == "read_only":
+        info.mode &= ~0o222
+    elif mode == "private":
+        info.mode &= 0o700
+    return info
+
+
+def file_tar(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+        archive.addfile(owner(info, "agent"), io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def tree_tar(source: Path, name: str, mode: str) -> bytes:
+    """A tar of ``source``'s contents under the top directory ``name``."""
+    if not source.exists():
+        raise FileNotFoundError(source)
+    if not source.is_dir():
+        raise NotADirectoryError(source)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.add(source, arcname=name, filter=lambda info: owner(info, mode))
+    return buffer.getvalue()
+
+
+async def put_archive(container: DockerContainer, directory: PurePosixPath, data: bytes) -> None:
+    # aiodocker's put_archive cannot ask Docker to refuse replacing a directory by a file
+    # (it would silently delete the directory), so the request is made here, the same way.
+    params = {"path": str(directory), "noOverwriteDirNonDir": "true"}
+    url = f"containers/{container.id}/archive"
+    async with container.docker._query(url, method="PUT", data=data, params=params):
+        pass
+
+
+def only_file(archive: tarfile.TarFile, path: str) -> bytes:
+    member = archive.getmembers()[0]
+    if member.isdir():
+        raise IsADirectoryError(path)
+    extracted = archive.extractfile(member)
+    if extracted is None:  # a link or a device
+        raise FileNotFoundError(path)
+    return extracted.read()
+
+
+def extract(archive: tarfile.TarFile, destination: Path) -> None:
+    destination.mkdir(parents=True, exist_ok=True)
+    archive.extractall(destination, filter="tar")
