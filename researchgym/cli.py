@@ -269,15 +269,20 @@ def sandbox_status() -> None:
 
 @sandbox_app.command("prune")
 def sandbox_prune(
+    run: Annotated[str | None, typer.Option("--run", help="Only this run's containers.")] = None,
     everything: Annotated[
         bool,
-        typer.Option("--all", help="Also remove the containers of runs still going on."),
+        typer.Option(
+            "--all",
+            help="Also remove the containers of runs still going on, and "
+            "those other hosts started.",
+        ),
     ] = False,
 ) -> None:
     """Remove the sandbox containers that crashed or killed runs left behind."""
     from researchgym.sandboxes import prune_sandboxes
 
-    result = anyio.run(lambda: prune_sandboxes(everything=everything))
+    result = anyio.run(lambda: prune_sandboxes(run_id=run, everything=everything))
     console.print(f"Removed {len(result.removed)} sandbox containers.")
     if result.kept:
         console.print(

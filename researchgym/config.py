@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from researchgym.errors import ConfigError
+from researchgym.tasks import MemorySize
 
 if TYPE_CHECKING:
     from typing import Self
@@ -85,7 +86,7 @@ class SandboxConfig(_Strict):
     """Docker containers being started at the same time, at most."""
     cpus: float | None = Field(default=None, gt=0)
     """CPU cores per sandbox, overriding what each task asks for."""
-    memory: str | None = None
+    memory: MemorySize | None = None
     """Memory per sandbox (512m, 4g), overriding what each task asks for."""
     gpus: int | None = Field(default=None, ge=0)
     """GPUs per sandbox, overriding what each task asks for."""
@@ -171,4 +172,5 @@ def run_config(data: dict[str, Any], *, source: str = "the command line") -> Run
     except ValidationError as e:
         error = e.errors()[0]
         key = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"Bad run configuration in {source}: '{key}': {error['msg']}.") from e
+        message = error["msg"].rstrip(".")
+        raise ConfigError(f"Bad run configuration in {source}: '{key}': {message}.") from e

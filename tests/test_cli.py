@@ -233,9 +233,9 @@ def test_killed_run_leaves_containers_that_prune_removes(
     run.kill()  # no chance to clean up
     run.communicate(timeout=30)
     assert len(labelled(run_id)) == 3
-    done = cli("sandbox", "prune")
+    done = cli("sandbox", "prune", "--run", run_id)
     assert done.returncode == 0, done.stderr
-    assert "Removed" in done.stdout
+    assert done.stdout.strip() == "Removed 3 sandbox containers."
     assert labelled(run_id) == []
 
 

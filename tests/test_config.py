@@ -70,3 +70,13 @@ def test_unreadable_file(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n")
     with pytest.raises(ConfigError, match=r"must be a mapping of keys to values\.$"):
         load_run_config(tmp_path / "list.yaml")
+
+
+def test_memory_sizes_are_checked() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"^Bad run configuration in the command line: 'sandbox\.memory': Value error, "
+        r"'lots' is not a memory size; write it like 512m or 2g\.$",
+    ):
+        run_config({"sandbox": {"memory": "lots"}})
+    assert run_config({"sandbox": {"memory": "1.5g"}}).sandbox.memory == "1.5g"

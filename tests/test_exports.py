@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "sandboxes": {"errors", ""},
     "tasks": {"sandboxes", "errors"},
     "storage": {"errors"},
-    "config": {"errors"},
+    "config": {"errors", "tasks"},
     "errors": set(),
     "cli": {"engine", "sandboxes", "storage", "config", "errors"},
     "__main__": {"cli"},

@@ -1,7 +1,7 @@
 """One episode: a sandbox, its services on the bus, and the agent's loop.
 
-1. Open a sandbox and lay out the task: ``workspace/`` into the workdir, ``data/`` into
-   ``workdir/data`` read-only. ``eval/`` stays out until an evaluation.
+1. Open a sandbox fitting the task, with its ``data/`` read-only at ``workdir/data``, and
+   copy ``workspace/`` into the workdir. ``eval/`` stays out until an evaluation.
 2. Start the evaluator and the tool service on the bus.
 3. Drive the agent: observation -> action -> ``env.step`` (a request to the tool service)
    -> observation, until it submits or a limit autosubmits.
@@ -77,6 +77,7 @@ class RunContext:
             gpus=resources.gpus if chosen.gpus is None else chosen.gpus,
             network=resources.network,
             pids=chosen.pids,
+            data=task.data_dir if task.has_data else None,
         )
 
 
@@ -146,8 +147,6 @@ async def _play(plan: EpisodePlan, run: RunContext) -> str:
 
 async def _lay_out(task: Task, sandbox: Sandbox) -> None:
     await sandbox.upload(task.workspace_dir, str(sandbox.workdir))
-    if await anyio.Path(task.data_dir).is_dir():
-        await sandbox.upload(task.data_dir, str(sandbox.workdir / "data"), read_only=True)
 
 
 async def _drive(agent: Agent, env: Env) -> str:

@@ -30,7 +30,7 @@ A failed command is a result; a dead shell raises ``SandboxBrokenError``; use af
 
 from __future__ import annotations
 
-from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec
+from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec, memory_bytes
 from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
 from researchgym.sandboxes.docker_api import docker_reachable, open_docker
 from researchgym.sandboxes.docker_pool import (
@@ -90,6 +90,7 @@ __all__ = [
     "docker_reachable",
     "image_exists",
     "image_name",
+    "memory_bytes",
     "open_docker",
     "open_docker_sandboxes",
     "open_local_sandbox",

@@ -40,6 +40,8 @@ AGENT_UID = 1000
 WORKDIR = PurePosixPath("/home/agent/workspace")
 
 _CHUNK = 65536
+_HELPER_DEADLINE = 10.0
+"""Seconds a helper (killing a command's processes) may take: clean-up must not hang."""
 
 # Kills, as the agent, the processes of one shell (or one `run`) started in the last
 # `elapsed` seconds before this script, or all of them. They are found by a variable in their
@@ -168,9 +170,16 @@ class _ReceiveStream(anyio.abc.ByteReceiveStream):
         await self._stream.close()
 
 
-def marker_env(marker: str) -> dict[str, str]:
+def marker_env(marker: str, *, user: str = AGENT_USER) -> dict[str, str]:
+    """The environment of a process started for ``user``, carrying ``marker``.
+
+    Root's processes get root's home and no Python user site, so that nothing the agent
+    left in its home (a ``usercustomize.py``, say) runs in trusted code.
+    """
     name, value = marker.split("=", 1)
-    return {name: value, "HOME": "/home/agent", "LANG": "C.UTF-8"}
+    if user == AGENT_USER:
+        return {name: value, "HOME": "/home/agent", "LANG": "C.UTF-8"}
+    return {name: value, "HOME": "/root", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1"}
 
 
 async def drain(stream: Stream, output: CappedOutput, ended: anyio.Event | None = None) -> None:
@@ -214,7 +223,10 @@ async def kill(
     container: DockerContainer, marker: str, *, elapsed: str, user: str = AGENT_USER
 ) -> None:
     """Kill processes carrying ``marker``, as their own user (root has no CAP_KILL)."""
-    await run_helper(container, ["python3", "-c", _KILL_SCRIPT, marker, elapsed], user=user)
+    # -I: isolated from the agent's environment and user site, which it controls.
+    argv = ["python3", "-I", "-c", _KILL_SCRIPT, marker, elapsed]
+    with anyio.move_on_after(_HELPER_DEADLINE):
+        await run_helper(container, argv, user=user)
 
 
 async def oom_kills(container: DockerContainer) -> int:

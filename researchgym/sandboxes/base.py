@@ -13,6 +13,7 @@ family (``FileNotFoundError``, ``IsADirectoryError``, ...).
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -22,7 +23,7 @@ from anyio.abc import AsyncResource
 if TYPE_CHECKING:
     from pathlib import Path, PurePosixPath
 
-__all__ = ["ExecResult", "Sandbox", "SandboxSpec"]
+__all__ = ["ExecResult", "Sandbox", "SandboxSpec", "memory_bytes"]
 
 
 class ExecResult(NamedTuple):
@@ -40,6 +41,24 @@ class ExecResult(NamedTuple):
     """Seconds from sending the command to its end."""
 
 
+_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def memory_bytes(memory: str) -> int:
+    """Parse a Docker-style memory size.
+
+    >>> memory_bytes("512m"), memory_bytes("2g")
+    (536870912, 2147483648)
+
+    Raises:
+        ValueError: If the size is not a number with an optional unit (b, k, m, g, t).
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*", memory.lower())
+    if match is None:
+        raise ValueError(f"'{memory}' is not a memory size; write it like 512m or 2g.")
+    return int(float(match[1]) * _UNITS[match[2]])
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """What an episode asks of its sandbox. Backends without isolation ignore the limits."""
@@ -54,6 +73,8 @@ class SandboxSpec:
     """Whether the sandbox may reach the network."""
     pids: int = 1024
     """Processes it may hold at once: enough for builds and data loaders, not a fork bomb."""
+    data: Path | None = None
+    """A host directory that appears read-only as ``workdir/data`` (the task's inputs)."""
 
 
 class Sandbox(AsyncResource):

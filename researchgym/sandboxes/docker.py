@@ -16,12 +16,12 @@ asyncio only (aiodocker).
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import aiodocker
+import aiohttp
 import anyio
 
 from researchgym.errors import SandboxBrokenError, SandboxClosedError, SandboxError
@@ -43,7 +43,7 @@ from researchgym.sandboxes._docker_files import (
     put_archive,
     tree_tar,
 )
-from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec
+from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec, memory_bytes
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
 
@@ -56,23 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["AGENT_UID", "DockerSandbox", "container_config", "start_docker_sandbox"]
 
 PRIVATE_DIR = PurePosixPath("/var/lib/researchgym")
-
-_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-
-
-def memory_bytes(memory: str) -> int:
-    """Parse a Docker-style memory size.
-
-    >>> memory_bytes("512m"), memory_bytes("2g")
-    (536870912, 2147483648)
-
-    Raises:
-        ValueError: If the size is not a number with an optional unit (b, k, m, g, t).
-    """
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*", memory.lower())
-    if match is None:
-        raise ValueError(f"'{memory}' is not a memory size; write it like 512m or 2g.")
-    return int(float(match[1]) * _UNITS[match[2]])
 
 
 def container_config(
@@ -106,6 +89,17 @@ def container_config(
     }
     if cpuset:
         host["CpusetCpus"] = ",".join(map(str, cpuset))
+    if spec.data is not None:
+        # A read-only mount, not a copy: the agent can neither change nor rename it, and
+        # every episode shares one copy. The daemon must see the path (a local daemon).
+        host["Mounts"] = [
+            {
+                "Type": "bind",
+                "Source": str(spec.data),
+                "Target": str(WORKDIR / "data"),
+                "ReadOnly": True,
+            }
+        ]
     if spec.gpus:
         host["DeviceRequests"] = [{"Driver": "", "Count": spec.gpus, "Capabilities": [["gpu"]]}]
     return {
@@ -142,6 +136,8 @@ async def start_docker_sandbox(
         container = await docker.containers.create(config=config, name=name)
     except aiodocker.DockerError as e:
         raise SandboxError(f"Docker could not create the sandbox: {e.message}") from e
+    except (aiohttp.ClientError, OSError) as e:
+        raise SandboxError(f"Docker could not create the sandbox: {e}") from e
     try:
         await container.start()
         session = await ShellSession.open(
@@ -152,6 +148,8 @@ async def start_docker_sandbox(
             await _delete(container)
         if isinstance(e, aiodocker.DockerError):
             raise SandboxError(f"Docker could not start the sandbox: {e.message}") from e
+        if isinstance(e, aiohttp.ClientError | OSError):
+            raise SandboxError(f"Docker could not start the sandbox: {e}") from e
         raise
     return DockerSandbox(container, session, output_cap=output_cap, memory=memory)
 
@@ -240,7 +238,7 @@ class DockerSandbox(Sandbox):
             argv,
             user=user,
             workdir=self._path(cwd or "."),
-            env={**(env or {}), **marker_env(marker)},
+            env={**(env or {}), **marker_env(marker, user=user)},
         )
         ended = anyio.Event()
         async with execution.start(detach=False) as stream, anyio.create_task_group() as tg:
@@ -354,8 +352,10 @@ class DockerSandbox(Sandbox):
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
-            await _delete(self.container)  # ends every process in it, the shell's too
-            await self._session.aclose()
+            try:
+                await _delete(self.container)  # ends every process in it, the shell's too
+            finally:
+                await self._session.aclose()
 
     def _check_open(self) -> None:
         if self._closed:

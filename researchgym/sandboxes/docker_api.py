@@ -15,7 +15,7 @@ import aiodocker
 import aiohttp
 import anyio
 
-from researchgym.errors import DockerUnavailableError
+from researchgym.errors import DockerUnavailableError, SandboxError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -29,6 +29,7 @@ async def open_docker() -> AsyncIterator[aiodocker.Docker]:
 
     Raises:
         DockerUnavailableError: If no daemon answers, or its socket may not be used.
+        SandboxError: If a request made in the body fails and the body lets it through.
     """
     url = await anyio.to_thread.run_sync(_docker_url)
     if url is None:
@@ -46,7 +47,12 @@ async def open_docker() -> AsyncIterator[aiodocker.Docker]:
             raise DockerUnavailableError(_reason(e)) from e
         except (aiohttp.ClientError, OSError) as e:
             raise DockerUnavailableError(str(e)) from e
-        yield docker
+        try:
+            yield docker
+        except aiodocker.DockerError as e:  # what the body did not handle, said as ours
+            raise SandboxError(f"Docker refused a request ({e.status}): {e.message}") from e
+        except aiohttp.ClientError as e:
+            raise SandboxError(f"The connection to Docker failed: {e}") from e
     finally:
         await docker.close()
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import aiodocker
+import aiohttp
 import anyio
 
 from researchgym.errors import ImageMissingError, SandboxError
@@ -60,7 +61,8 @@ def _container_name(name: str) -> str:
 
 
 async def _rename(sandbox: DockerSandbox, name: str) -> None:
-    with contextlib.suppress(aiodocker.DockerError):  # a name is a convenience, not a need
+    # A name is a convenience, not a need: failing to give it must not fail the run.
+    with contextlib.suppress(aiodocker.DockerError, aiohttp.ClientError, OSError):
         await sandbox.container.rename(name)
 
 
@@ -126,6 +128,8 @@ class DockerSandboxes(SandboxProvider):
         """
         pool = self._pools.setdefault(spec, _Pool())
         pool.expected = max(pool.expected - 1, 0)
+        while not pool.ready and pool.starting:  # a start for the pool is under way: take it
+            await pool.settled.wait()
         if pool.ready:
             sandbox = pool.ready.popleft()
             self._fill(spec, pool)
@@ -158,7 +162,8 @@ class DockerSandboxes(SandboxProvider):
         with anyio.CancelScope(shield=True):
             for pool in self._pools.values():
                 while pool.ready:
-                    await pool.ready.popleft().aclose()
+                    with contextlib.suppress(SandboxError):  # remove the others all the same
+                        await pool.ready.popleft().aclose()
 
     def _fill(self, spec: SandboxSpec, pool: _Pool) -> None:
         want = min(self._pool_size, pool.expected)
@@ -232,20 +237,25 @@ class PruneResult(NamedTuple):
     """Names of the containers kept because the process that owns them still runs."""
 
 
-async def prune_sandboxes(*, everything: bool = False) -> PruneResult:
+async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False) -> PruneResult:
     """Remove the sandbox containers that crashed runs left behind.
 
-    A container whose owning process still runs on this host is kept unless ``everything``.
+    A container is kept, unless ``everything``, while the process that started it still
+    runs on this host, or when another host started it (its process cannot be checked
+    from here: a daemon may be shared).
+
+    Args:
+        run_id: Only the containers of this run.
+        everything: Remove live runs' containers too.
 
     Raises:
         DockerUnavailableError: If no Docker daemon answers.
     """
     removed: list[str] = []
     kept: list[str] = []
+    labels = [f"{LABEL_MANAGED}=1"] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])
     async with open_docker() as docker:
-        containers = await docker.containers.list(
-            all=True, filters={"label": [f"{LABEL_MANAGED}=1"]}
-        )
+        containers = await docker.containers.list(all=True, filters={"label": labels})
         for container in containers:
             name = (container["Names"] or [container.id])[0].lstrip("/")
             if not everything and _alive(container["Labels"].get(LABEL_OWNER, "")):
@@ -262,7 +272,9 @@ async def prune_sandboxes(*, everything: bool = False) -> PruneResult:
 
 def _alive(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname():
+        return bool(host)  # another host's: it may well be running
+    if not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

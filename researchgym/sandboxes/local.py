@@ -345,7 +345,14 @@ class LocalSandboxes(SandboxProvider):
             SandboxBrokenError: If its shell died at once.
             OSError: If its directory or shell cannot be made.
         """
-        return await open_local_sandbox(cpus=self._cpus)
+        sandbox = await open_local_sandbox(cpus=self._cpus)
+        if spec.data is not None:
+            try:
+                await sandbox.upload(spec.data, str(sandbox.workdir / "data"), read_only=True)
+            except BaseException:
+                await sandbox.aclose()
+                raise
+        return sandbox
 
     async def aclose(self) -> None:
         """Nothing to release: each sandbox is closed by its episode."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 import anyio
 from anyio.abc import AsyncResource
 
-from researchgym.errors import SandboxBrokenError, SandboxClosedError
+from researchgym.errors import SandboxBrokenError, SandboxClosedError, SandboxError
 from researchgym.sandboxes.base import ExecResult
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
 
@@ -92,6 +92,8 @@ RESTART_NOTE = (
 """Appended to the output of a command whose shell had to be restarted."""
 
 _PRELUDE = b"set -m\n"
+_RESTART_DEADLINE = 30.0
+"""Seconds a new shell may take to start; the restart is shielded, so it must end."""
 _CHUNK = 65536
 _REINTERRUPT_INTERVAL = 0.1
 _KILLED_STATUS = 137
@@ -327,9 +329,10 @@ class ShellSession(AsyncResource):
         with anyio.CancelScope(shield=True):
             await self._transport.aclose()
             try:
-                self._transport = await self._spawn()
-            except OSError as exc:
-                self._broken = f"the shell could not be restarted ({exc})"
+                with anyio.fail_after(_RESTART_DEADLINE):
+                    self._transport = await self._spawn()
+            except (OSError, SandboxError, TimeoutError) as exc:
+                self._broken = f"the shell could not be restarted ({exc or 'no answer'})"
                 raise SandboxBrokenError(self._broken) from exc
             if self._closed:
                 await self._transport.aclose()

@@ -25,6 +25,8 @@ class Task:
 
     spec: TaskSpec
     root: Path
+    has_data: bool = False
+    """Whether the task has a ``data/`` folder (looked at once, when loading)."""
 
     @property
     def workspace_dir(self) -> Path:
@@ -79,7 +81,7 @@ def load_task(root: Path) -> Task:
             raise TaskSpecError(
                 spec_file, f"eval/{script} does not exist", key="evaluation.command"
             )
-    return Task(spec=spec, root=root)
+    return Task(spec=spec, root=root, has_data=(root / "data").is_dir())
 
 
 def _scripts(command: list[str]) -> list[str]:

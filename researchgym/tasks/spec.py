@@ -22,20 +22,26 @@ Example task.yaml::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from researchgym.sandboxes import memory_bytes
 
 __all__ = [
     "Baseline",
     "Direction",
     "Evaluation",
+    "MemorySize",
     "Metric",
     "Resources",
     "Submission",
     "TaskSpec",
     "Timeouts",
 ]
+
+MemorySize = Annotated[str, AfterValidator(lambda size: memory_bytes(size) and size)]
+"""A memory size Docker-style: 512m, 2g (a ValueError says how to write one)."""
 
 Direction = Literal["max", "min"]
 """max: higher scores are better; min: lower scores are better."""
@@ -98,7 +104,7 @@ class Resources(_Strict):
 
     cpus: float = Field(default=1.0, gt=0)
     """CPU cores."""
-    memory: str = "2g"
+    memory: MemorySize = "2g"
     """Memory limit, Docker-style (512m, 4g)."""
     gpus: int = Field(default=0, ge=0)
     """Number of GPUs."""

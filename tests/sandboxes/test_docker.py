@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from typing import TYPE_CHECKING, Any
+import socket
+from typing import TYPE_CHECKING
 
 import aiodocker
 import anyio
@@ -23,6 +25,7 @@ from tests.sandboxes.backends import TEST_LABELS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from researchgym.sandboxes import DockerSandbox
 
@@ -166,37 +169,109 @@ async def test_warm_pool_hands_out_started_sandboxes(sandbox_image: str) -> None
 
 
 async def test_prune_removes_leftovers_but_not_live_runs(sandbox_image: str) -> None:
-    orphan_labels: dict[str, Any] = {**TEST_LABELS, "researchgym.owner": "elsewhere:1"}
-    live_labels: dict[str, Any] = {**TEST_LABELS}
+    run = f"tests-prune-{os.getpid()}"
+    here = socket.gethostname()
+    owners = {"live": f"{here}:{os.getpid()}", "dead": f"{here}:999999999", "other": "far:1"}
     async with open_docker() as docker:
-        live = await docker.containers.create(
-            config=container_config(SandboxSpec(), image=sandbox_image, labels=live_labels)
-            | {"Labels": {**live_labels, "researchgym.owner": _me()}}
-        )
-        orphan = await docker.containers.create(
-            config=container_config(SandboxSpec(), image=sandbox_image, labels=orphan_labels)
-        )
+        made = {}
+        for role, owner in owners.items():
+            labels = {**TEST_LABELS, "researchgym.run": run, "researchgym.owner": owner}
+            config = container_config(SandboxSpec(), image=sandbox_image, labels=labels)
+            made[role] = await docker.containers.create(config=config, name=f"{run}-{role}")
         try:
-            names = [(await c.show())["Name"].lstrip("/") for c in (live, orphan)]
-            result = await prune_sandboxes()
-            assert names[1] in result.removed and names[0] in result.kept
-            with pytest.raises(aiodocker.DockerError):
-                await orphan.show()
-            await live.show()  # still there: its owner (this process) runs
-            assert names[0] in (await prune_sandboxes(everything=True)).removed
-            with pytest.raises(aiodocker.DockerError):
-                await live.show()
+            result = await prune_sandboxes(run_id=run)
+            assert result.removed == [f"{run}-dead"]
+            assert sorted(result.kept) == [f"{run}-live", f"{run}-other"]
+            result = await prune_sandboxes(run_id=run, everything=True)
+            assert sorted(result.removed) == [f"{run}-live", f"{run}-other"]
+            for container in made.values():
+                with pytest.raises(aiodocker.DockerError):
+                    await container.show()
         finally:
-            for container in (live, orphan):
+            for container in made.values():
                 with contextlib.suppress(aiodocker.DockerError):
                     await container.delete(force=True)
 
 
-def _me() -> str:
-    import os
-    import socket
+async def test_task_data_is_mounted_read_only(sandbox_image: str, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("x,y\n1,2\n")
+    spec = SandboxSpec(memory="256m", data=tmp_path / "data")
+    async with (
+        open_docker_sandboxes(run_id="tests-data", image=sandbox_image) as provider,
+        await provider.open(spec) as sandbox,
+    ):
+        assert await sandbox.read_file("data/train.csv") == b"x,y\n1,2\n"
+        for attack in (
+            "echo forged > data/train.csv",
+            "echo new > data/new.csv",
+            "rm -f data/train.csv",
+            "mv data data.orig",
+            "chmod u+w data",
+        ):
+            result = await sandbox.exec(attack, timeout=5)
+            assert result.exit_code != 0, attack
+        listing = await sandbox.exec("cat data/train.csv; ls data", timeout=5)
+        assert listing.output == "x,y\n1,2\ntrain.csv\n"
 
-    return f"{socket.gethostname()}:{os.getpid()}"
+
+async def test_trusted_runs_ignore_what_the_agent_left_in_its_home(
+    docker_sandbox: DockerSandbox,
+) -> None:
+    plant = (
+        "mkdir -p ~/.local/lib/python3.11/site-packages && "
+        'echo \'open("/tmp/pwned", "w").close()\' '
+        "> ~/.local/lib/python3.11/site-packages/usercustomize.py && "
+        "python3 -c pass && ls /tmp/pwned && rm /tmp/pwned"
+    )
+    assert (await docker_sandbox.exec(plant, timeout=10)).output == "/tmp/pwned\n"  # it works
+    ran = await docker_sandbox.run(["sh", "-c", 'echo "$HOME"; id -u; python3 -c pass'], timeout=10)
+    assert ran.output == "/root\n0\n"
+    assert not await docker_sandbox.exists("/tmp/pwned")
+
+
+async def test_timeouts_ignore_what_the_agent_left_in_its_home(
+    docker_sandbox: DockerSandbox,
+) -> None:
+    # the sandbox's own python helpers must not run the agent's code (it could hang them)
+    plant = (
+        "mkdir -p ~/.local/lib/python3.11/site-packages && "
+        "printf 'import os, time\\nif \"RGYM_SHELL\" not in os.environ: time.sleep(600)\\n' "
+        "> ~/.local/lib/python3.11/site-packages/usercustomize.py"
+    )
+    assert (await docker_sandbox.exec(plant, timeout=10)).exit_code == 0
+    with anyio.fail_after(10):
+        result = await docker_sandbox.exec("sleep 100", timeout=0.5)
+    assert result.timed_out and "restarted" not in result.output
+
+
+async def test_pool_waits_for_its_own_starts_rather_than_starting_more(
+    sandbox_image: str,
+) -> None:
+    run = f"tests-pool-race-{os.getpid()}"
+    spec = SandboxSpec(memory="256m")
+    async with open_docker_sandboxes(
+        run_id=run, image=sandbox_image, pool_size=2, concurrent_starts=4
+    ) as provider:
+        provider.expect(spec, 4)  # two start for the pool at once
+        opened: list[DockerSandbox] = []
+
+        async def take() -> None:
+            opened.append(await provider.open(spec))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(take)
+        try:
+            assert len(opened) == 4
+            assert provider.statistics(spec) == (0, 0, 0)
+            async with open_docker() as docker:
+                labels = {"label": [f"researchgym.run={run}"]}
+                started = await docker.containers.list(all=True, filters=labels)
+            assert len(started) == 4  # none wasted
+        finally:
+            for sandbox in opened:
+                await sandbox.aclose()
 
 
 async def test_containers_are_named_for_their_episode(sandbox_image: str) -> None:

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from researchgym.errors import SandboxClosedError
-from researchgym.sandboxes import LocalSandbox, open_local_sandbox
+from researchgym.sandboxes import LocalSandbox, LocalSandboxes, SandboxSpec, open_local_sandbox
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -163,3 +163,14 @@ async def test_aclose_ends_a_run_in_flight(sandbox: LocalSandbox) -> None:
         await sandbox.aclose()
     assert anyio.current_time() - started < 2
     assert len(errors) == 1
+
+
+async def test_provider_copies_task_data_read_only(tmp_path: Path) -> None:
+    source = await anyio.to_thread.run_sync(make_tree, tmp_path)
+    async with (
+        LocalSandboxes() as provider,
+        await provider.open(SandboxSpec(data=source)) as sandbox,
+    ):
+        assert await sandbox.read_file("data/top.txt") == b"top"
+        mode = (await anyio.Path(f"{sandbox.workdir}/data/top.txt").stat()).st_mode
+        assert mode & 0o222 == 0

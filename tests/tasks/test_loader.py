@@ -197,3 +197,11 @@ def test_unreadable_task_yaml(tmp_path: Path) -> None:
     (root / "task.yaml").write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(TaskSpecError, match=r"task\.yaml: cannot be read: 'utf-8' codec"):
         load_task(root)
+
+
+def test_memory_size_is_checked(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", lambda s: s.update(resources={"memory": "big"}))
+    with pytest.raises(
+        TaskSpecError, match=r"key 'resources\.memory': Value error, 'big' is not a memory size"
+    ):
+        load_task(root)
