@@ -45,7 +45,6 @@ from researchgym.sandboxes.image import (
     SandboxImage,
     SandboxStatus,
     build_image,
-    image_exists,
     image_name,
     sandbox_status,
 )
@@ -88,7 +87,6 @@ __all__ = [
     "build_image",
     "container_config",
     "docker_reachable",
-    "image_exists",
     "image_name",
     "memory_bytes",
     "open_docker",

@@ -31,7 +31,6 @@ import anyio
 
 import researchgym
 from researchgym.errors import (
-    BuildToolMissingError,
     DockerUnavailableError,
     ImageBuildError,
     UnknownComponentError,
@@ -49,13 +48,10 @@ __all__ = [
     "REGISTRY_ANSWER_WITHIN",
     "VERSION_LABEL",
     "BuildMethod",
-    "BuildToolMissingError",
-    "ImageBuildError",
     "SandboxImage",
     "SandboxStatus",
     "build_image",
     "image_config",
-    "image_exists",
     "image_name",
     "sandbox_status",
 ]
@@ -129,15 +125,6 @@ def image_config(version: str = researchgym.__version__) -> dict[str, Any]:
         "Cmd": ["sleep", "infinity"],
         "Labels": {VERSION_LABEL: version},
     }
-
-
-async def image_exists(docker: aiodocker.Docker, image: str | None = None) -> bool:
-    """Return whether the daemon has ``image`` (default: this version's sandbox image).
-
-    Raises:
-        aiodocker.DockerError: If the daemon fails to answer otherwise than "no such image".
-    """
-    return await _image_id(docker, image or image_name()) is not None
 
 
 async def build_image(

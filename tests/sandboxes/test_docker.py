@@ -115,11 +115,13 @@ async def test_closing_removes_the_container(docker_sandbox: DockerSandbox) -> N
 
 
 async def test_a_container_that_cannot_start_says_why(sandbox_image: str) -> None:
-    config = container_config(SandboxSpec(), image=sandbox_image, labels=TEST_LABELS, cpuset=[999])
+    labels = {**TEST_LABELS, "researchgym.run": f"tests-unstartable-{os.getpid()}"}
+    config = container_config(SandboxSpec(), image=sandbox_image, labels=labels, cpuset=[999])
     async with open_docker() as docker:
         with pytest.raises(SandboxError, match=r"^Docker could not (create|start) the sandbox: "):
             await start_docker_sandbox(docker, config)
-        left = await docker.containers.list(all=True, filters={"label": ["researchgym.run=tests"]})
+        run = labels["researchgym.run"]
+        left = await docker.containers.list(all=True, filters={"label": [f"researchgym.run={run}"]})
     assert left == []
 
 
