@@ -39,6 +39,8 @@ class ExecResult(NamedTuple):
     """True if the middle of the output was cut out to respect the cap."""
     duration: float
     """Seconds from sending the command to its end."""
+    cwd: str | None = None
+    """The shell's working directory after the command (``exec`` only; None if unknown)."""
 
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}

@@ -48,7 +48,8 @@ __all__ = [
 #
 # Each command is sent as one framed line:
 #
-#     builtin eval '<command, each ' written '\''>' </dev/null; builtin printf '\n<MARK>%d\n' "$?"
+#     builtin eval '<command, each ' written '\''>' </dev/null;
+#     builtin printf '\n<MARK>%d:%s\0' "$?" "$PWD"
 #
 # - The command travels as a single-quoted literal, so nothing in it can reach the framing:
 #   an unmatched quote or a dangling `\` is a syntax error inside `eval` (exit status 2),
@@ -63,7 +64,9 @@ __all__ = [
 #
 # Reading: chunks go through `_Reply.feed`, which looks for b"\n" + MARK, keeping the last
 # len(MARK) bytes unflushed so a marker split across chunks is still found, then reads the
-# status up to the next newline. The "\n" before MARK is ours and is dropped, so the output
+# status and the shell's working directory up to the NUL that ends them (a path may hold a
+# newline, never a NUL): each command tells where it left the shell at no extra cost. The
+# "\n" before MARK is ours and is dropped, so the output
 # is byte-exact. Everything before it streams into a `CappedOutput` (head and rolling
 # tail), so a 300 MB output never sits in memory and marker detection never depends on
 # what the cap keeps.
@@ -142,13 +145,14 @@ ShellSpawner: TypeAlias = "Callable[[], Awaitable[ShellTransport]]"
 class _Reply:
     """Parses one command's output up to its end marker."""
 
-    __slots__ = ("_needle", "_pending", "exit_code", "leftover", "output")
+    __slots__ = ("_needle", "_pending", "cwd", "exit_code", "leftover", "output")
 
     def __init__(self, marker: str, output: CappedOutput) -> None:
         self._needle = b"\n" + marker.encode()
         self._pending = bytearray()
         self.output = output
         self.exit_code: int | None = None
+        self.cwd: str | None = None
         self.leftover = b""
 
     def feed(self, chunk: bytes) -> bool:
@@ -163,13 +167,15 @@ class _Reply:
                 self.output.write(pending[:cut])
                 del pending[:cut]
             return False
-        end = pending.find(b"\n", at + len(needle))
+        end = pending.find(b"\0", at + len(needle))
         if at:
             self.output.write(pending[:at])
         if end < 0:
             del pending[:at]
             return False
-        self.exit_code = int(pending[at + len(needle) : end])
+        status, _, cwd = bytes(pending[at + len(needle) : end]).partition(b":")
+        self.exit_code = int(status)
+        self.cwd = cwd.decode(errors="replace")
         self.leftover = bytes(pending[end + 1 :])
         return True
 
@@ -181,8 +187,8 @@ class _Reply:
 
 def _frame(command: str, marker: str) -> bytes:
     quoted = command.replace("'", "'\\''")
-    line = f"builtin eval '{quoted}' </dev/null; builtin printf '\\n{marker}%d\\n' \"$?\"\n"
-    return line.encode(errors="replace")
+    end = f"builtin printf '\\n{marker}%d:%s\\0' \"$?\" \"$PWD\"\n"
+    return f"builtin eval '{quoted}' </dev/null; {end}".encode(errors="replace")
 
 
 class ShellSession(AsyncResource):
@@ -303,6 +309,7 @@ class ShellSession(AsyncResource):
             timed_out=timed_out,
             truncated=capped.truncated,
             duration=anyio.current_time() - started,
+            cwd=reply.cwd,
         )
 
     async def _receive(self, reply: _Reply) -> None:

@@ -89,6 +89,14 @@ async def test_cd_variables_and_functions_persist(any_sandbox: Sandbox) -> None:
     )
 
 
+async def test_each_command_tells_the_shell_s_working_directory(any_sandbox: Sandbox) -> None:
+    assert (await any_sandbox.exec("true", timeout=5)).cwd == str(any_sandbox.workdir)
+    assert (await any_sandbox.exec("mkdir -p 'a b' && cd 'a b'", timeout=5)).cwd == (
+        f"{any_sandbox.workdir}/a b"
+    )
+    assert (await any_sandbox.exec("cd /tmp; false", timeout=5)).cwd == "/tmp"
+
+
 @pytest.mark.parametrize("command", ['echo "abc', "echo 'abc", "if true; then", "echo $(", "}"])
 async def test_syntax_error_is_status_2_and_the_session_goes_on(
     any_sandbox: Sandbox, command: str
@@ -209,7 +217,7 @@ async def test_small_cap_still_finds_the_marker(tmp_path: Path) -> None:
 
 FRAME = re.compile(
     rb"builtin eval '(.*)' </dev/null; "
-    rb"builtin printf '\\n(__RGYM_[0-9a-f]{32}__:)%d\\n' \"\$\?\"\n",
+    rb"builtin printf '\\n(__RGYM_[0-9a-f]{32}__:)%d:%s\\0' \"\$\?\" \"\$PWD\"\n",
     re.DOTALL,
 )
 
@@ -266,7 +274,7 @@ class FakeShell:
         elif command == "hang":
             self._hanging = marker
         elif command != "spin":
-            self._emit(self.replies[command] + b"\n" + marker + b"0\n")
+            self._emit(self.replies[command] + b"\n" + marker + b"0:/w\0")
 
     def _emit(self, data: bytes) -> None:
         for start in range(0, len(data), self.chunk):
@@ -278,7 +286,7 @@ class FakeShell:
     async def interrupt(self) -> None:
         self.interrupts += 1
         if self._hanging:
-            self._emit(b"Killed\n\n" + self._hanging + b"137\n")
+            self._emit(b"Killed\n\n" + self._hanging + b"137:/w\0")
             self._hanging = b""
 
     async def exit_status(self) -> int | None:
