@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from researchgym.config import RunConfig
     from researchgym.engine import Runner
+    from researchgym.sandboxes import SandboxKind
 
 app = typer.Typer(
     help="An async engine and benchmark for AI research agents.",
@@ -64,12 +65,30 @@ DbOption = Annotated[
 
 @app.command()
 def run(
+    config: Annotated[
+        Path | None, typer.Argument(help="A run configuration (YAML); options override it.")
+    ] = None,
     task: Annotated[
         list[str] | None,
         typer.Option(help="Built-in task id or task folder (repeat; default: every built-in)."),
     ] = None,
     agent: Annotated[
-        list[str] | None, typer.Option(help="Agent kind (repeat; default: baseline).")
+        list[str] | None,
+        typer.Option(help="Agent kind: llm, planner-executor, baseline, scripted (repeat)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="The LLM agent's model, as litellm names it (openai/gpt-4o)."),
+    ] = None,
+    planner_model: Annotated[
+        str | None, typer.Option(help="The planner's model (planner-executor).")
+    ] = None,
+    executor_model: Annotated[
+        str | None, typer.Option(help="The executor's model (planner-executor).")
+    ] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(help="An OpenAI-compatible server for the models (http://host:port/v1)."),
     ] = None,
     attempts: Annotated[int | None, typer.Option(help="Episodes per task and agent.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Episodes at the same time.")] = None,
@@ -85,15 +104,15 @@ def run(
     parquet: Annotated[
         Path | None, typer.Option(help="Store Parquet files in this directory instead.")
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="A run configuration (YAML).")] = None,
 ) -> None:
     """Run agents on tasks and store every event."""
     from researchgym.config import load_run_config, run_config
 
     overrides: dict[str, Any] = {
         "tasks": task or None,
-        "agents": [{"kind": kind} for kind in agent] if agent else None,
+        "agents": _agents(agent, model, planner_model, executor_model),
         "attempts": attempts,
+        "models": {"api_base": api_base} if api_base else None,
     }
     limits = {"max_steps": max_steps, "concurrent_episodes": concurrency}
     if any(v is not None for v in limits.values()):
@@ -109,6 +128,31 @@ def run(
         )
     cfg = load_run_config(config, **overrides) if config else run_config(overrides)
     _run_with_progress(cfg)
+
+
+def _agents(
+    kinds: list[str] | None, model: str | None, planner: str | None, executor: str | None
+) -> list[dict[str, Any]] | None:
+    """The agents the options ask for (None: those of the configuration or the default)."""
+    if not kinds:
+        if planner or executor:
+            kinds = ["planner-executor"]
+        elif model:
+            kinds = ["llm"]
+        else:
+            return None
+    agents: list[dict[str, Any]] = []
+    for kind in kinds:
+        params: dict[str, Any] = {}
+        if kind == "llm" and model:
+            params = {"model": model}
+        elif kind == "planner-executor":
+            params = {
+                "planner": {"model": planner or model or "mock"},
+                "executor": {"model": executor or model or "mock"},
+            }
+        agents.append({"kind": kind, "params": params})
+    return agents
 
 
 def _run_with_progress(cfg: RunConfig) -> None:
@@ -133,6 +177,24 @@ def _run_with_progress(cfg: RunConfig) -> None:
     stats = runner.statistics()
     console.print(f"{stats.done} episodes ({stats.failed} failed), {stats.steps} steps.")
     console.print(f"Report: researchgym report --db {cfg.storage.path}", soft_wrap=True)
+    if not any(_real_models(agent.params) for agent in cfg.agents):
+        console.print(OFFLINE_HINT, style="dim", soft_wrap=True)
+
+
+OFFLINE_HINT = (
+    "These agents ran offline (no model, or the mock model). To run a real model: "
+    "researchgym run --model openai/gpt-4o (with OPENAI_API_KEY set), or --model "
+    "openai/<name> --api-base http://127.0.0.1:8000/v1 for a local OpenAI-compatible server."
+)
+
+
+def _real_models(params: Any) -> list[str]:
+    """The real (not mock) model names in an agent's parameters, however nested."""
+    if isinstance(params, dict):
+        found = [v for k, v in params.items() if k == "model" and isinstance(v, str)]
+        nested = [m for v in params.values() for m in _real_models(v)]
+        return [m for m in found if not m.startswith("mock")] + nested
+    return []
 
 
 async def _run_and_watch(runner: Runner, progress: Progress, bar: Any) -> None:
@@ -193,6 +255,37 @@ def report(
     if format is Format.table:
         console.print(f"Runs: {', '.join(runs)}")
     _print_table(table, format)
+
+
+@app.command()
+def replay(
+    episode: Annotated[str, typer.Argument(help="The id of a stored episode.")],
+    db: DbOption = DEFAULT_DB,
+    sandbox: Annotated[
+        SandboxChoice | None, typer.Option(help="Where to replay it (default: as it ran).")
+    ] = None,
+) -> None:
+    """Re-run a stored episode's actions in a fresh sandbox and compare what happens."""
+    from researchgym.config import StorageConfig
+    from researchgym.engine import replay_episode
+
+    store = StorageConfig(format="parquet" if db.is_dir() else "duckdb", path=db)
+    kind: SandboxKind | None = sandbox.value if sandbox else None
+    with console.status(f"Replaying {episode}"):
+        result = anyio.run(lambda: replay_episode(episode, store=store, sandbox=kind))
+    console.print(f"Replayed {result.steps} steps of {episode} as {result.replay_episode_id}.")
+    for mismatch in result.mismatches:
+        console.print(
+            f"step {mismatch.step} ({mismatch.command[:60]!r}): the observation differs\n"
+            f"  stored:   {mismatch.stored[:200]!r}\n  replayed: {mismatch.replayed[:200]!r}",
+            highlight=False,
+        )
+    console.print(f"scores: stored {result.stored_scores}, replayed {result.replayed_scores}")
+    console.print(f"exit: stored {result.stored_status!r}, replayed {result.replayed_status!r}")
+    if not result.matches:
+        console.print("The replay does not match.", style="bold red")
+        raise typer.Exit(1)
+    console.print("The replay matches: same observations, scores and exit status.")
 
 
 sandbox_app = typer.Typer(

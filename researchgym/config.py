@@ -34,6 +34,7 @@ __all__ = [
     "AgentConfig",
     "Cpus",
     "Limits",
+    "ModelsConfig",
     "RunConfig",
     "SandboxConfig",
     "StorageConfig",
@@ -68,6 +69,12 @@ class Limits(_Strict):
 
     max_steps: int = Field(default=50, ge=1)
     """Actions per episode before the artefact is autosubmitted."""
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    """Dollars an episode may spend on models (a team's members together)."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Model tokens, in and out, an episode may use."""
+    max_wall_s: float | None = Field(default=None, gt=0)
+    """Seconds an episode may run."""
     concurrent_episodes: int = Field(default=16, ge=1)
     """Episodes running at the same time."""
 
@@ -92,6 +99,19 @@ class SandboxConfig(_Strict):
     """GPUs per sandbox, overriding what each task asks for."""
     pids: int = Field(default=1024, ge=16)
     """Processes a sandbox may hold at once."""
+
+
+class ModelsConfig(_Strict):
+    """How models are called."""
+
+    api_base: str | None = None
+    """An OpenAI-compatible server (``http://127.0.0.1:8000/v1``) for models that name none."""
+    timeout: float = Field(default=300.0, gt=0)
+    """Seconds one request may take."""
+    retries: int = Field(default=5, ge=0)
+    """Retries of a request that failed for a reason retrying can fix (429, 5xx, timeouts)."""
+    concurrency: dict[str, int] = Field(default_factory=dict)
+    """Requests in flight at once, per provider (``openai: 8``); ``default`` for the rest."""
 
 
 class Cpus(_Strict):
@@ -125,11 +145,16 @@ class RunConfig(_Strict):
     """Unique id of the run (default: UTC time and a random suffix)."""
     tasks: list[str] = Field(default_factory=lambda: ["builtin"])
     """Built-in task ids or task folders; ``builtin`` means every built-in task."""
-    agents: list[AgentConfig] = Field(default_factory=lambda: [AgentConfig()], min_length=1)
+    agents: list[AgentConfig] = Field(
+        default_factory=lambda: [AgentConfig(), AgentConfig(kind="llm", label="llm-mock")],
+        min_length=1,
+    )
+    """Default: the tasks' baselines, and an LLM agent on the offline mock model."""
     attempts: int = Field(default=2, ge=1)
     """Episodes per task and agent."""
     sandbox: SandboxConfig = SandboxConfig()
     limits: Limits = Limits()
+    models: ModelsConfig = ModelsConfig()
     cpus: Cpus = Cpus()
     storage: StorageConfig = StorageConfig()
 

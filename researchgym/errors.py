@@ -4,7 +4,15 @@
 ResearchGymError                 root: the CLI prints the message, never a traceback
 ├── ConfigError                  a run configuration that cannot be used
 │   ├── TaskSpecError            a task folder or task.yaml that is broken (file, key)
-│   └── UnknownComponentError    a name no registry knows (agent kind, sink, ...)
+│   ├── UnknownComponentError    a name no registry knows (agent kind, sink, ...)
+│   ├── UnknownModelError        a model string no provider knows, or the provider denies
+│   ├── MissingApiKeyError       a model's API key is not set in the environment
+│   └── ApiKeyRejectedError      the provider refused the API key (401, 403)
+├── ModelError                   a model call failed: the agent turns it into an exit status
+│   ├── ContextWindowError       the prompt is over the model's context window (exit_context)
+│   ├── ModelApiError            the API kept failing, or failed for good (exit_api)
+│   │   └── MalformedReplyError  the server answered with something that is not a completion
+│   └── RepliesExhaustedError    a scripted or replayed model has no reply left
 ├── SandboxError                 the place where commands run failed
 │   ├── SandboxClosedError       we closed it, and something used it afterwards
 │   ├── SandboxBrokenError       it died under us (the shell exited, the process vanished)
@@ -22,6 +30,11 @@ ResearchGymError                 root: the CLI prints the message, never a trace
 
 Each class builds its message from structured fields and keeps them on the instance, so
 that tests and callers can inspect what went wrong without parsing the text.
+
+Model errors are split by who can fix them. An unknown model or a missing or refused key is
+the user's to fix before the run (``check_model`` finds most of them before it starts), so
+they are ``ConfigError``. A ``ModelError`` happens to one episode while it runs, and its
+agent ends the episode with a status that says why (``exit_context``, ``exit_api``).
 """
 
 from __future__ import annotations
@@ -29,17 +42,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 __all__ = [
+    "ApiKeyRejectedError",
     "BuildToolMissingError",
     "BusError",
     "ConfigError",
+    "ContextWindowError",
     "DatabaseLockedError",
     "DockerUnavailableError",
     "ImageBuildError",
     "ImageMissingError",
+    "MalformedReplyError",
+    "MissingApiKeyError",
+    "ModelApiError",
+    "ModelError",
     "QueryError",
+    "RepliesExhaustedError",
     "RequestTimeoutError",
     "ResearchGymError",
     "SandboxBrokenError",
@@ -49,6 +70,7 @@ __all__ = [
     "TaskSpecError",
     "UndeliverableError",
     "UnknownComponentError",
+    "UnknownModelError",
 ]
 
 
@@ -93,6 +115,134 @@ class UnknownComponentError(ConfigError):
         super().__init__(
             f"Unknown {kind} '{name}'. Choose one of: {', '.join(sorted(known)) or '(none)'}."
         )
+
+
+class UnknownModelError(ConfigError):
+    """A model that no provider knows: litellm cannot route it, or the provider denies it.
+
+    Attributes:
+        model: The model string that was given.
+        hint: What was found, and what would work.
+    """
+
+    def __init__(self, model: str, hint: str) -> None:
+        self.model = model
+        self.hint = hint
+        super().__init__(f"Unknown model '{model}': {hint}")
+
+
+class MissingApiKeyError(ConfigError):
+    """A model whose API key (or other setting) is missing from the environment.
+
+    Attributes:
+        model: The model string.
+        env_vars: The environment variables to set.
+    """
+
+    def __init__(self, model: str, env_vars: Sequence[str]) -> None:
+        self.model = model
+        self.env_vars = tuple(env_vars)
+        names = " and ".join(self.env_vars)
+        plural = "s" if len(self.env_vars) > 1 else ""
+        super().__init__(
+            f"No API key for the model '{model}': the environment variable{plural} {names} "
+            f"{'are' if plural else 'is'} not set. Set {names}, or give an api_base for a "
+            "server that needs no key, or run offline with the mock model."
+        )
+
+
+class ApiKeyRejectedError(ConfigError):
+    """The provider refused the API key (HTTP 401 or 403).
+
+    Attributes:
+        model: The model string.
+        detail: What the provider said.
+    """
+
+    def __init__(self, model: str, detail: str) -> None:
+        self.model = model
+        self.detail = detail
+        super().__init__(
+            f"The provider refused the API key for the model '{model}': {detail}. Check the "
+            "key in the provider's environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
+            "...) and that it may use this model."
+        )
+
+
+class ModelError(ResearchGymError):
+    """A model call failed while an episode ran; the agent ends the episode with a status."""
+
+
+class ContextWindowError(ModelError):
+    """The prompt is over the model's context window; retrying the same prompt cannot help.
+
+    Attributes:
+        model: The model string.
+        detail: What the provider said.
+    """
+
+    def __init__(self, model: str, detail: str) -> None:
+        self.model = model
+        self.detail = detail
+        super().__init__(
+            f"The prompt is over the context window of the model '{model}': {detail}. Keep "
+            "fewer observations in the agent's history, or use a model with a larger window."
+        )
+
+
+class ModelApiError(ModelError):
+    """A model's API failed: after every retry, or in a way that retrying cannot fix.
+
+    Attributes:
+        model: The model string.
+        attempts: Requests made (1 when the error was not retried).
+        error: The last error, in words.
+    """
+
+    def __init__(self, model: str, attempts: int, error: str) -> None:
+        self.model = model
+        self.attempts = attempts
+        self.error = error
+        tries = "once" if attempts == 1 else f"{attempts} times"
+        super().__init__(
+            f"The API of the model '{model}' failed ({tries}); the last error: {error}. Check "
+            "that the provider (or the api_base server) is up, or allow more retries "
+            "(models.retries)."
+        )
+
+
+class MalformedReplyError(ModelApiError):
+    """The server kept answering with something that is not a completion.
+
+    Not JSON, not UTF-8, or no choices: it is retried like a server error, and raised when
+    the last answer was still unreadable. An agent may ask again (the LLM agent may treat it
+    as a reply in the wrong format) or, as for any ``ModelApiError``, end with ``exit_api``.
+
+    Attributes:
+        model: The model string.
+        attempts: Requests made.
+        problem: What was wrong with the last answer.
+    """
+
+    def __init__(self, model: str, problem: str, *, attempts: int = 1) -> None:
+        super().__init__(model, attempts, f"the answer was not a completion: {problem}")
+        self.problem = problem
+
+
+class RepliesExhaustedError(ModelError):
+    """A scripted (mock) or replayed model was asked for more replies than it has.
+
+    Attributes:
+        model: The model's name.
+        replies: How many replies it had.
+        hint: Why it may have run out, and what to do.
+    """
+
+    def __init__(self, model: str, replies: int, hint: str) -> None:
+        self.model = model
+        self.replies = replies
+        self.hint = hint
+        super().__init__(f"The model '{model}' has no reply left: all {replies} were used. {hint}")
 
 
 class SandboxError(ResearchGymError):

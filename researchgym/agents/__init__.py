@@ -1,12 +1,28 @@
 """Agents: who acts. They turn observations into actions and know nothing of sandboxes.
 
-``create_agent(kind, task, params)`` builds a registered kind: ``scripted`` (a fixed list of
-commands) or ``baseline`` (the task's baseline, then validate and submit).
+``create_agent(kind, context, params)`` builds a registered kind for an episode:
+
+- ``llm``: a language model through litellm (or ``mock``) that reads observations and writes
+  one command per reply (``LLMAgent``; prompts in ``prompt``, history in ``history``, reply
+  parsing in ``reply``, models in ``models``).
+- ``planner-executor``: a team on the bus (``PlannerExecutorTeam``).
+- ``scripted``, ``baseline``, ``replay``: fixed lists of commands.
+
+An agent ends its episode early by raising ``AgentStop``.
 """
 
 from __future__ import annotations
 
-from researchgym.agents.base import Agent
+from researchgym.agents.base import (
+    Agent,
+    AgentContext,
+    AgentStop,
+    Channel,
+    ModelOpener,
+    Observation,
+    StopReason,
+)
+from researchgym.agents.llm import LLMAgent
 from researchgym.agents.registry import (
     BuiltAgent,
     agent,
@@ -14,13 +30,27 @@ from researchgym.agents.registry import (
     check_agent,
     create_agent,
 )
+from researchgym.agents.replay import ReplayAgent
 from researchgym.agents.scripted import BaselineAgent, ScriptedAgent
+from researchgym.agents.team import Member, Plan, PlannerExecutorTeam, Report
 
 __all__ = [
     "Agent",
+    "AgentContext",
+    "AgentStop",
     "BaselineAgent",
     "BuiltAgent",
+    "Channel",
+    "LLMAgent",
+    "Member",
+    "ModelOpener",
+    "Observation",
+    "Plan",
+    "PlannerExecutorTeam",
+    "ReplayAgent",
+    "Report",
     "ScriptedAgent",
+    "StopReason",
     "agent",
     "agent_kinds",
     "check_agent",

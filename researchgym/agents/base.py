@@ -1,10 +1,104 @@
-"""The Agent contract: turn an observation into an action."""
+"""The Agent contract: turn an observation into an action.
+
+An agent is built for one episode by a registered factory ``(context, **params)``; the
+``AgentContext`` gives it what the engine lends it: the task, the command docs, models
+whose every call is recorded and counted against the episode's budget, bus channels for
+team members, and a way to start background members. An agent stops its episode early by
+raising ``AgentStop`` with the reason: the engine then scores the current artefact
+(autosubmission) and records the reason in the exit status.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["Agent"]
+if TYPE_CHECKING:
+    from researchgym.agents.models import Model
+    from researchgym.tasks import TaskSpec
+
+__all__ = [
+    "Agent",
+    "AgentContext",
+    "AgentStop",
+    "Channel",
+    "ModelOpener",
+    "Observation",
+    "StopReason",
+]
+
+StopReason = Literal["exit_cost", "exit_context", "exit_format", "exit_api", "exit_time"]
+"""Why an agent ended its episode early (as MLGym names it): its budget ran out, its
+model's context window is full, it kept answering in the wrong format, its model's API kept
+failing, or its time is up."""
+
+
+class AgentStop(Exception):
+    """Raised by an agent to end its episode early; the artefact is scored all the same.
+
+    Attributes:
+        reason: Why, as the exit status will say.
+        detail: What happened, in words (stored with the episode).
+    """
+
+    def __init__(self, reason: StopReason, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class Observation(NamedTuple):
+    """What an agent sees before each action."""
+
+    text: str
+    """The output of its last action (at first: the task and the commands)."""
+    step: int
+    """Actions taken so far."""
+    max_steps: int
+    """Actions allowed in the episode."""
+    open_file: str | None = None
+    """The file open in the viewer, if any."""
+    cwd: str | None = None
+    """The shell's working directory."""
+
+
+class Channel(Protocol):
+    """A team member's address on the episode's bus (the engine's ``Endpoint``)."""
+
+    name: str
+
+    async def request(self, recipient: str, payload: Any, *, timeout: float) -> Any:
+        """Send a request and return the reply's envelope (its ``payload`` is the reply)."""
+        ...
+
+    async def reply(self, request: Any, payload: Any) -> Any:
+        """Answer a request envelope."""
+        ...
+
+    async def receive(self) -> Any:
+        """Return the next envelope of the mailbox (``anyio.EndOfStream`` once closed)."""
+        ...
+
+
+ModelOpener = Callable[..., "Model"]
+"""``open(name, *, member="agent", api_base=None) -> Model``: a model whose calls the engine
+records under ``member`` and counts against the episode's budget (and the member's)."""
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """What the engine lends an agent for one episode."""
+
+    task: TaskSpec
+    command_docs: str
+    """How to use every command, for prompts."""
+    max_steps: int
+    open_model: ModelOpener
+    open_channel: Callable[[str], Channel]
+    """Opens a bus endpoint named for a team member (closed with the episode)."""
+    start_soon: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+    """Runs a background member (a planner, say) for as long as the episode lasts."""
 
 
 @runtime_checkable
@@ -16,10 +110,11 @@ class Agent(Protocol):
     ``validate``, ``submit``). It never touches the sandbox itself.
     """
 
-    async def act(self, observation: str) -> str:
+    async def act(self, observation: Observation) -> str:
         """Return the next action, given the latest observation.
 
         Raises:
-            Exception: Any error ends the episode with status ``exit_error``.
+            AgentStop: To end the episode early (its artefact is scored).
+            Exception: Any other error ends the episode with status ``exit_error``.
         """
         ...

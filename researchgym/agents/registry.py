@@ -1,9 +1,9 @@
 """The registry of agent kinds: run configurations name an agent by its kind.
 
-A kind is a factory ``(task, **params) -> Agent``, registered with ``@agent("name")``. Its
-parameters (all but the first) are validated from the factory's signature before anything
-is built, and ``create_agent`` keeps them with the agent, so that a stored run says exactly
-how each agent was built.
+A kind is a factory ``(context, **params) -> Agent``, registered with ``@agent("name")``;
+the context is the episode's ``AgentContext``. Its parameters (all but the first) are
+validated from the factory's signature before anything is built, and ``create_agent`` keeps
+them with the agent, so that a stored run says exactly how each agent was built.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from researchgym.errors import ConfigError, ResearchGymError, UnknownComponentError
 
 if TYPE_CHECKING:
-    from researchgym.agents.base import Agent
-    from researchgym.tasks import TaskSpec
+    from researchgym.agents.base import Agent, AgentContext
 
 __all__ = ["BuiltAgent", "agent", "agent_kinds", "check_agent", "create_agent"]
 
@@ -45,7 +44,7 @@ class BuiltAgent(NamedTuple):
 
 
 def agent(kind: str) -> Callable[[T_Factory], T_Factory]:
-    """Register a factory ``(task, **params) -> Agent`` under ``kind``."""
+    """Register a factory ``(context, **params) -> Agent`` under ``kind``."""
 
     def register(factory: T_Factory) -> T_Factory:
         _KINDS[kind] = _Kind(factory, _params_model(kind, factory))
@@ -55,7 +54,7 @@ def agent(kind: str) -> Callable[[T_Factory], T_Factory]:
 
 
 def _params_model(kind: str, factory: AgentFactory) -> type[BaseModel]:
-    """A model of the factory's parameters after the first (the task)."""
+    """A model of the factory's parameters after the first (the context)."""
     parameters = list(inspect.signature(factory).parameters.values())[1:]
     fields: dict[str, Any] = {
         p.name: (p.annotation, ... if p.default is p.empty else p.default) for p in parameters
@@ -96,8 +95,8 @@ def check_agent(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         ) from e
 
 
-def create_agent(kind: str, task: TaskSpec, params: dict[str, Any]) -> BuiltAgent:
-    """Build an agent of ``kind`` for ``task``.
+def create_agent(kind: str, context: AgentContext, params: dict[str, Any]) -> BuiltAgent:
+    """Build an agent of ``kind`` for an episode.
 
     Raises:
         UnknownComponentError: If no agent kind has that name.
@@ -105,7 +104,7 @@ def create_agent(kind: str, task: TaskSpec, params: dict[str, Any]) -> BuiltAgen
     """
     checked = check_agent(kind, params)
     try:
-        built = _KINDS[kind].factory(task, **checked)
+        built = _KINDS[kind].factory(context, **checked)
     except ResearchGymError:
         raise
     except Exception as e:

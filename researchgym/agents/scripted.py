@@ -9,6 +9,7 @@ from researchgym.agents.registry import agent
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from researchgym.agents.base import AgentContext, Observation
     from researchgym.tasks import TaskSpec
 
 __all__ = ["BaselineAgent", "ScriptedAgent"]
@@ -19,7 +20,8 @@ class ScriptedAgent:
 
     >>> import anyio
     >>> bot = ScriptedAgent(["ls"])
-    >>> anyio.run(bot.act, "start"), anyio.run(bot.act, "file.txt")
+    >>> seen = Observation("start", 0, 10)
+    >>> anyio.run(bot.act, seen), anyio.run(bot.act, seen._replace(text="file.txt", step=1))
     ('ls', 'submit')
     """
 
@@ -27,7 +29,7 @@ class ScriptedAgent:
         self._commands = list(commands)
         self._next = 0
 
-    async def act(self, observation: str) -> str:
+    async def act(self, observation: Observation) -> str:
         """Return the next scripted command, or ``submit`` once the script is played."""
         if self._next >= len(self._commands):
             return "submit"
@@ -43,10 +45,10 @@ class BaselineAgent(ScriptedAgent):
 
 
 @agent("scripted")
-def _scripted(task: TaskSpec, *, commands: list[str]) -> ScriptedAgent:
+def _scripted(context: AgentContext, *, commands: list[str]) -> ScriptedAgent:
     return ScriptedAgent(commands)
 
 
 @agent("baseline")
-def _baseline(task: TaskSpec) -> BaselineAgent:
-    return BaselineAgent(task)
+def _baseline(context: AgentContext) -> BaselineAgent:
+    return BaselineAgent(context.task)

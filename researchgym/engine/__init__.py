@@ -16,6 +16,7 @@ from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, 
 from researchgym.engine.limits import StepLimit
 from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
 from researchgym.engine.recorder import Recorder
+from researchgym.engine.replay import Mismatch, ReplayReport, replay_episode
 from researchgym.engine.runner import Runner, RunStatistics, load_tasks, open_sink
 from researchgym.engine.services import EvaluatorService, ToolService
 from researchgym.engine.status import (
@@ -43,7 +44,9 @@ __all__ = [
     "EvaluateRequest",
     "EvaluatorService",
     "ExitReason",
+    "Mismatch",
     "Recorder",
+    "ReplayReport",
     "ResearchEnv",
     "RunContext",
     "RunStatistics",
@@ -58,5 +61,6 @@ __all__ = [
     "load_tasks",
     "open_bus",
     "open_sink",
+    "replay_episode",
     "run_episode",
 ]

@@ -140,7 +140,11 @@ class ResearchEnv(Env):
         if reply.metrics:
             self._scores.append(reply.metrics)
         self._exit_status = reply.exit_status
-        info: dict[str, Any] = {"score": list(self._scores)}
+        info: dict[str, Any] = {
+            "score": list(self._scores),
+            "open_file": reply.open_file,
+            "cwd": reply.cwd,
+        }
         if reply.exit_status is not None:
             info["exit_status"] = reply.exit_status
         return StepResult(reply.observation, 0.0, False, False, info)

@@ -16,23 +16,22 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 
-from researchgym.agents import create_agent
+from researchgym.agents.models import ModelSettings
 from researchgym.config import SandboxConfig
+from researchgym.engine.driver import Ending, drive
 from researchgym.engine.env import ResearchEnv
 from researchgym.engine.limits import StepLimit
-from researchgym.engine.recorder import now_us, to_json
+from researchgym.engine.recorder import now_us
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
 from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR
 from researchgym.errors import SandboxError
 from researchgym.sandboxes import SandboxSpec
 
 if TYPE_CHECKING:
-    from researchgym.agents import Agent
     from researchgym.config import AgentConfig, Limits
     from researchgym.engine.bus import Bus
-    from researchgym.engine.env import Env
     from researchgym.engine.recorder import Recorder
-    from researchgym.sandboxes import Sandbox, SandboxProvider
+    from researchgym.sandboxes import SandboxProvider
     from researchgym.tasks import Task
 
 __all__ = ["EpisodeOutcome", "EpisodePlan", "RunContext", "run_episode"]
@@ -67,6 +66,10 @@ class RunContext:
     sandboxes: SandboxProvider
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     """What the run configuration says of sandboxes: it overrides the tasks' resources."""
+    models: ModelSettings = field(default_factory=ModelSettings)
+    """How models are called: timeouts, retries, concurrency per provider."""
+    api_base: str | None = None
+    """An OpenAI-compatible server for every model that names none."""
 
     def sandbox_spec(self, task: Task) -> SandboxSpec:
         """What an episode of ``task`` asks of its sandbox."""
@@ -102,7 +105,7 @@ async def run_episode(plan: EpisodePlan, run: RunContext) -> EpisodeOutcome:
 async def _play_safely(plan: EpisodePlan, run: RunContext) -> tuple[str, str | None]:
     status, error = EXIT_ERROR, None
     try:
-        status = await _play(plan, run)
+        status, error = await _play(plan, run)
     except* SandboxError as group:
         status, error = EARLY_EXIT, _error_text(group)
     except* Exception as group:
@@ -111,20 +114,11 @@ async def _play_safely(plan: EpisodePlan, run: RunContext) -> tuple[str, str | N
     return status, error
 
 
-async def _play(plan: EpisodePlan, run: RunContext) -> str:
-    built = create_agent(plan.agent.kind, plan.task.spec, plan.agent.params)
-    await run.recorder.row(
-        "agents",
-        episode_id=plan.episode_id,
-        name="agent",
-        kind=built.kind,
-        role="agent",
-        params=to_json(built.params),
-    )
+async def _play(plan: EpisodePlan, run: RunContext) -> Ending:
     recorder = run.recorder
     spec = run.sandbox_spec(plan.task)
     async with await run.sandboxes.open(spec, name=f"rgym-{plan.episode_id}") as box:
-        await _lay_out(plan.task, box)
+        await box.upload(plan.task.workspace_dir, str(box.workdir))
         ep = plan.episode_id
         async with (
             run.bus.endpoint("tools", episode_id=ep) as tools,
@@ -140,24 +134,9 @@ async def _play(plan: EpisodePlan, run: RunContext) -> str:
                 ResearchEnv(agent_endpoint, plan.task.spec, timeout=request_timeout(plan.task)),
                 max_steps=run.limits.max_steps,
             )
-            status = await _drive(built.agent, env)
+            ending = await drive(plan, run, env, tg)
             tg.cancel_scope.cancel()
-    return status
-
-
-async def _lay_out(task: Task, sandbox: Sandbox) -> None:
-    await sandbox.upload(task.workspace_dir, str(sandbox.workdir))
-
-
-async def _drive(agent: Agent, env: Env) -> str:
-    """Play until the episode is over; return its exit status."""
-    observation, _ = await env.reset()
-    while True:
-        result = await env.step(await agent.act(observation))
-        if result.terminated or result.truncated:
-            status: str = result.info["exit_status"]
-            return status
-        observation = result.observation
+    return ending
 
 
 async def _record_end(

@@ -33,6 +33,10 @@ class ToolReply:
     """The episode's exit status, once it is over."""
     metrics: dict[str, float] = field(default_factory=dict)
     """The metrics, if the action scored the artefact."""
+    open_file: str | None = None
+    """The file open in the viewer after the action (absolute), for the agent's footer."""
+    cwd: str | None = None
+    """The shell's working directory after the action, for the agent's footer."""
 
 
 @dataclass(frozen=True, slots=True)

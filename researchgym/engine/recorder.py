@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from researchgym.agents.models import ModelCall
     from researchgym.engine.bus import Envelope
     from researchgym.engine.status import ScoreKind
     from researchgym.storage import TableName, Writer
@@ -211,6 +212,22 @@ class Recorder:
             direction=task.metric.direction,
             baseline=task.baseline.score,
             metrics=to_json(evaluation.metrics),
+        )
+
+    async def llm_call(self, episode_id: str, *, member: str, call: ModelCall) -> None:
+        """Record a model call: an event, and an ``llm_calls`` row."""
+        await self._writer.room(2)
+        seq = self._event(
+            episode_id,
+            "llm_call" if call.error is None else "llm_call_failed",
+            agent=member,
+        )
+        self._put(
+            "llm_calls",
+            episode_id=episode_id,
+            seq=seq,
+            agent=member,
+            **call._asdict(),
         )
 
     async def row(self, table: TableName, **row: Any) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import collections
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 import researchgym
 from researchgym.agents import check_agent
+from researchgym.agents.models import ModelSettings, check_model
 from researchgym.engine.bus import open_bus
 from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, run_episode
 from researchgym.engine.placement import engine_placement
@@ -27,7 +28,7 @@ from researchgym.storage import DuckDBSink, ParquetSink, open_writer
 from researchgym.tasks import builtin_task_ids, resolve_task
 
 if TYPE_CHECKING:
-    from researchgym.config import RunConfig, StorageConfig
+    from researchgym.config import ModelsConfig, RunConfig, StorageConfig
     from researchgym.storage import Sink
     from researchgym.tasks import Task
 
@@ -80,6 +81,7 @@ class Runner:
 
     async def _run(self) -> list[EpisodeOutcome]:
         plans = await anyio.to_thread.run_sync(self._plan)
+        await self._check_models()
         self._planned = len(plans)
         sink = await anyio.to_thread.run_sync(open_sink, self.config.storage)
         async with open_writer(sink) as writer:
@@ -124,7 +126,15 @@ class Runner:
             ) as sandboxes,
             open_bus(run_id=cfg.run_id, hook=recorder.message) as bus,
         ):
-            run = RunContext(bus, recorder, cfg.limits, sandboxes, cfg.sandbox)
+            run = RunContext(
+                bus,
+                recorder,
+                cfg.limits,
+                sandboxes,
+                cfg.sandbox,
+                models=model_settings(cfg.models),
+                api_base=cfg.models.api_base,
+            )
             for spec, count in collections.Counter(run.sandbox_spec(p.task) for p in plans).items():
                 sandboxes.expect(spec, count)
 
@@ -140,6 +150,13 @@ class Runner:
             async with anyio.create_task_group() as tg:
                 for plan in plans:
                     tg.start_soon(one, plan)
+
+    async def _check_models(self) -> None:
+        """Fail before anything runs if a model is unknown or its API key is not set."""
+        for name, api_base in sorted(
+            {m for agent in self.config.agents for m in _models(agent.params)}
+        ):
+            await check_model(name, api_base=api_base or self.config.models.api_base)
 
     async def _record_run(
         self, recorder: Recorder, started_at: int, status: str, episodes: int
@@ -164,6 +181,25 @@ def open_sink(storage: StorageConfig) -> Sink:
     if storage.format == "parquet":
         return ParquetSink(storage.path)
     return DuckDBSink(storage.path)
+
+
+def model_settings(models: ModelsConfig) -> ModelSettings:
+    """How the run's models are called, from its configuration."""
+    return ModelSettings(
+        timeout=models.timeout, max_retries=models.retries, concurrency=models.concurrency
+    )
+
+
+def _models(params: Any) -> set[tuple[str, str | None]]:
+    """The (model, api_base) pairs an agent's parameters name, however nested."""
+    if not isinstance(params, dict):
+        return set()
+    found = (
+        {(params["model"], params.get("api_base"))}
+        if isinstance(params.get("model"), str)
+        else set()
+    )
+    return found.union(*(_models(value) for value in params.values()))
 
 
 def load_tasks(names: list[str]) -> list[Task]:

@@ -17,7 +17,7 @@ from researchgym.engine.recorder import now_us
 from researchgym.engine.status import exit_status
 from researchgym.errors import SandboxError, UndeliverableError
 from researchgym.tasks import EvaluationResult, evaluate
-from researchgym.tools import ToolContext, ToolResult, find_tool
+from researchgym.tools import ToolContext, ToolResult, Viewer, find_tool
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -36,7 +36,10 @@ _SLACK = 60.0
 
 
 class ToolService:
-    """Runs the agent's commands in the sandbox and records each as a tool call."""
+    """Runs the agent's commands in the sandbox and records each as a tool call.
+
+    It serves one episode, and keeps that episode's file viewer across its commands.
+    """
 
     def __init__(
         self,
@@ -52,6 +55,7 @@ class ToolService:
         self._task = task
         self._recorder = recorder
         self._evaluator = evaluator
+        self._viewer = Viewer(cwd=str(sandbox.workdir))
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Answer tool requests until the endpoint closes.
@@ -67,7 +71,10 @@ class ToolService:
         request: ToolRequest = envelope.payload
         tool = find_tool(request.command)
         context = ToolContext(
-            self._sandbox, self._task.spec, lambda asked: self._evaluate(asked, request)
+            self._sandbox,
+            self._task.spec,
+            lambda asked: self._evaluate(asked, request),
+            viewer=self._viewer,
         )
         started_at, clock = now_us(), time.perf_counter()
         try:
@@ -81,7 +88,14 @@ class ToolService:
         if result.ends_episode and result.evaluation is not None:
             status = exit_status(request.reason or "submit", result.evaluation)
         metrics = result.evaluation.metrics if result.evaluation is not None else {}
-        reply = ToolReply(result.observation, status is not None, status, metrics)
+        reply = ToolReply(
+            result.observation,
+            status is not None,
+            status,
+            metrics,
+            open_file=self._viewer.path,
+            cwd=self._viewer.cwd,
+        )
         # If the agent stopped waiting, the bus has recorded the lost reply; serve on.
         with contextlib.suppress(UndeliverableError):
             await self._endpoint.reply(envelope, reply)

@@ -187,7 +187,7 @@ class _Reply:
 
 def _frame(command: str, marker: str) -> bytes:
     quoted = command.replace("'", "'\\''")
-    end = f"builtin printf '\\n{marker}%d:%s\\0' \"$?\" \"$PWD\"\n"
+    end = f'builtin printf \'\\n{marker}%d:%s\\0\' "$?" "$PWD"\n'
     return f"builtin eval '{quoted}' </dev/null; {end}".encode(errors="replace")
 
 

@@ -26,6 +26,7 @@ from researchgym.storage.duckdb import (
 from researchgym.storage.schema import SCHEMAS
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from researchgym.storage.schema import TableName
@@ -88,7 +89,7 @@ def _parquet_view_sql(root: Path, table: TableName) -> str | None:
 
 
 def query(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
 ) -> pa.Table:
     """Run SQL and return its result as an Arrow table.
 

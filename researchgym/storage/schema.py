@@ -141,12 +141,33 @@ LLM_CALLS = pa.schema(
         _col("response_model", pa.string(), "The model that answered, as the provider says."),
         _col("input_tokens", pa.int64(), "Tokens in the prompt."),
         _col("output_tokens", pa.int64(), "Tokens in the completion."),
-        _col("cost_usd", pa.float64(), "Cost of the call in US dollars."),
-        _col("latency_s", pa.float64(), "Seconds from request to full response."),
+        _col(
+            "cost_usd",
+            pa.float64(),
+            "Cost of the call in US dollars, from litellm's price map (0 where `priced` is false).",
+        ),
+        _col(
+            "priced",
+            pa.bool_(),
+            "False when litellm's price map has no price for the model (a local server, a "
+            "new model): its cost_usd is 0 but not known to be free. True for mock models.",
+        ),
+        _col(
+            "latency_s",
+            pa.float64(),
+            "Seconds from the first request to the full response (or the final failure), "
+            "retries and their waits included.",
+        ),
         _col("retries", pa.int64(), "Retries before the call succeeded or gave up."),
         _col("finish_reason", pa.string(), "Why the model stopped: stop, length, ..."),
         _col("error", pa.string(), "The error, if the call failed."),
-        _col("started_at", TIMESTAMP, "When the call started."),
+        _col("started_at", TIMESTAMP, "When the first request was sent."),
+        _col(
+            "response",
+            pa.string(),
+            "The assistant's reply, as the model wrote it (null if the call failed); a "
+            "replay model plays these back.",
+        ),
     ]
 )
 

@@ -1,8 +1,13 @@
-"""The Tool contract, what a tool acts on, and what it returns."""
+"""The Tool contract, what a tool acts on, and what it returns.
+
+A command that cannot run as asked (bad arguments, a file the agent may not read) is an
+observation, not a failure: built-in commands raise ``ToolError`` with the text the agent
+should see, and ``Command`` turns it into the result.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -11,8 +16,9 @@ if TYPE_CHECKING:
 
     from researchgym.sandboxes import Sandbox
     from researchgym.tasks import EvaluationResult, TaskSpec
+    from researchgym.tools.viewer import Viewer
 
-__all__ = ["ActionClass", "Tool", "ToolContext", "ToolResult"]
+__all__ = ["ActionClass", "Command", "Tool", "ToolContext", "ToolError", "ToolResult"]
 
 
 class ActionClass(StrEnum):
@@ -36,6 +42,9 @@ class ToolContext:
     evaluate: Callable[[Literal["validate", "submit"]], Awaitable[EvaluationResult]]
     """Score the current artefact for validate or submit (the engine routes this to the
     episode's evaluator)."""
+    viewer: Viewer = field(kw_only=True)
+    """The episode's file viewer and last known working directory; one per episode, kept
+    by the tool service across commands."""
 
     @property
     def timeout(self) -> float:
@@ -80,3 +89,43 @@ class Tool(Protocol):
             SandboxError: If the sandbox fails; a failing command is a result, not an error.
         """
         ...
+
+
+class ToolError(Exception):
+    """A command that cannot run as asked; the message is what the agent sees."""
+
+
+class Command:
+    """What the built-in commands share: a fixed action class, and errors as observations.
+
+    Subclasses set ``name``, ``signature``, ``doc`` and ``action`` and implement ``run``.
+    """
+
+    name: str
+    signature: str
+    doc: str
+    action: ActionClass
+
+    def classify(self, command: str) -> ActionClass:
+        """Return the command's fixed action class."""
+        return self.action
+
+    async def __call__(self, command: str, context: ToolContext) -> ToolResult:
+        """Run ``command``; a ``ToolError`` becomes the observation.
+
+        Raises:
+            SandboxError: If the sandbox fails.
+        """
+        try:
+            return await self.run(command, context)
+        except ToolError as e:
+            return ToolResult(str(e))
+
+    async def run(self, command: str, context: ToolContext) -> ToolResult:
+        """Run ``command``.
+
+        Raises:
+            ToolError: If it cannot run as asked (the message is the observation).
+            SandboxError: If the sandbox fails.
+        """
+        raise NotImplementedError

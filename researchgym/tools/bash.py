@@ -1,10 +1,16 @@
-"""Any command that is not a tool runs as bash in the sandbox's persistent shell."""
+"""Any command that is not a tool runs as bash in the sandbox's persistent shell.
+
+Interactive programs are refused before they run (``interactive_refusal``), and the
+viewer learns the shell's working directory from every command.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from researchgym.tools.base import ActionClass, ToolContext, ToolResult
+from researchgym.tools.interactive import interactive_refusal
+from researchgym.tools.parsing import command_word
 
 if TYPE_CHECKING:
     from researchgym.sandboxes import ExecResult
@@ -21,12 +27,22 @@ class Bash:
     signature = "<bash command>"
     doc = (
         "Any other line runs in a persistent bash shell in your workspace: cd and variables "
-        "persist. Each command has a time limit; interactive programs get no input."
+        "persist. Each command has a time limit. There is no terminal, so interactive "
+        "programs (vim, less, top, a bare python) are refused: use open/edit, and run "
+        "scripts (python3 train.py)."
     )
 
     async def __call__(self, command: str, context: ToolContext) -> ToolResult:
-        """Run ``command`` in the sandbox's shell."""
+        """Run ``command`` in the sandbox's shell, unless it is interactive.
+
+        Raises:
+            SandboxError: If the sandbox fails.
+        """
+        refusal = interactive_refusal(command)
+        if refusal is not None:
+            return ToolResult(refusal)
         result = await context.sandbox.exec(command, timeout=context.timeout)
+        context.viewer.cwd = result.cwd or context.viewer.cwd
         return ToolResult(
             observation=_observation(result, context.timeout),
             exit_code=result.exit_code,
@@ -36,8 +52,7 @@ class Bash:
 
     def classify(self, command: str) -> ActionClass:
         """Python for a command that runs python, Bash otherwise."""
-        first = command.split(maxsplit=1)[0] if command.strip() else ""
-        return ActionClass.PYTHON if first in _PYTHON else ActionClass.BASH
+        return ActionClass.PYTHON if command_word(command) in _PYTHON else ActionClass.BASH
 
 
 def _observation(result: ExecResult, timeout: float) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from researchgym.tools.base import ActionClass, ToolContext, ToolResult
+from researchgym.tools.base import ActionClass, Command, ToolContext, ToolResult
+from researchgym.tools.parsing import parse
 
 if TYPE_CHECKING:
     from researchgym.tasks import EvaluationResult, TaskSpec
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["Submit", "Validate"]
 
 
-class Validate:
+class Validate(Command):
     """Score the current artefact and go on working."""
 
     name = "validate"
@@ -21,18 +22,16 @@ class Validate:
         "Score your current submission artefact on the validation setup and show the score "
         "beside the baseline's. The episode goes on; use it to check your progress."
     )
+    action = ActionClass.VALIDATE
 
-    async def __call__(self, command: str, context: ToolContext) -> ToolResult:
+    async def run(self, command: str, context: ToolContext) -> ToolResult:
         """Evaluate and report the score."""
+        parse(command)  # nothing may follow
         evaluation = await context.evaluate("validate")
         return ToolResult(_observation(evaluation, context.task), evaluation=evaluation)
 
-    def classify(self, command: str) -> ActionClass:
-        """Always Validate."""
-        return ActionClass.VALIDATE
 
-
-class Submit:
+class Submit(Command):
     """Score the current artefact and end the episode."""
 
     name = "submit"
@@ -41,17 +40,15 @@ class Submit:
         "Submit your current artefact as your final answer. It is scored and the episode "
         "ends: only submit when you are done."
     )
+    action = ActionClass.SUBMIT
 
-    async def __call__(self, command: str, context: ToolContext) -> ToolResult:
+    async def run(self, command: str, context: ToolContext) -> ToolResult:
         """Evaluate and end the episode."""
+        parse(command)  # nothing may follow
         evaluation = await context.evaluate("submit")
         return ToolResult(
             _observation(evaluation, context.task), evaluation=evaluation, ends_episode=True
         )
-
-    def classify(self, command: str) -> ActionClass:
-        """Always Submit."""
-        return ActionClass.SUBMIT
 
 
 def _observation(evaluation: EvaluationResult, task: TaskSpec) -> str:

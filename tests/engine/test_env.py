@@ -78,17 +78,29 @@ async def test_reset_gives_the_task_and_the_commands(env: ResearchEnv) -> None:
 async def test_step_unpacks_like_gym_and_collects_scores(env: ResearchEnv) -> None:
     await env.reset()
     _observation, reward, terminated, truncated, info = await env.step("echo 3 > answer.txt")
-    assert (reward, terminated, truncated, info) == (0.0, False, False, {"score": []})
+    assert (reward, terminated, truncated, info["score"]) == (0.0, False, False, [])
     result = await env.step("validate")
-    assert result.info == {"score": [{"Score": 3.0, "Twice": 6.0}]}
+    assert result.info["score"] == [{"Score": 3.0, "Twice": 6.0}]
     await env.step("echo 5 > answer.txt")
     final = await env.step("submit")
     assert final.terminated and not final.truncated
-    assert final.info == {
-        "score": [{"Score": 3.0, "Twice": 6.0}, {"Score": 5.0, "Twice": 10.0}],
-        "exit_status": "submitted",
-    }
+    assert final.info["score"] == [{"Score": 3.0, "Twice": 6.0}, {"Score": 5.0, "Twice": 10.0}]
+    assert final.info["exit_status"] == "submitted"
     assert (env.steps, env.exit_status) == (4, "submitted")
+
+
+async def test_step_info_carries_the_open_file_and_the_working_directory(
+    env: ResearchEnv,
+) -> None:
+    await env.reset()
+    first = await env.step("ls")
+    workspace = first.info["cwd"]
+    assert first.info == {"score": [], "open_file": None, "cwd": workspace}
+    await env.step("mkdir -p sub && echo 1 > sub/a.txt && cd sub")
+    opened = await env.step("open a.txt")
+    assert opened.info["open_file"] == f"{workspace}/sub/a.txt"
+    assert opened.info["cwd"] == f"{workspace}/sub"
+    assert (await env.step("validate")).info["open_file"] == f"{workspace}/sub/a.txt"
 
 
 async def test_order_is_enforced(env: ResearchEnv) -> None:

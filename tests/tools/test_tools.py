@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from researchgym.sandboxes import open_local_sandbox
-from researchgym.tasks import Task, evaluate, load_task
+from researchgym.tasks import Task, load_task
 from researchgym.tools import ToolContext, ToolResult, find_tool
 from tests.tasks.test_evaluator import SCORE_ANSWER
 from tests.tasks.test_loader import make_task
+from tests.tools.helpers import tool_context
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ def task(tmp_path: Path) -> Task:
 @pytest.fixture
 async def context(task: Task) -> AsyncIterator[ToolContext]:
     async with await open_local_sandbox() as sb:
-        yield ToolContext(sb, task.spec, lambda kind: evaluate(task, sb))
+        yield tool_context(sb, task)
 
 
 async def execute(command: str, context: ToolContext) -> ToolResult:
@@ -41,6 +42,25 @@ async def test_bash_shows_output_and_exit_code(context: ToolContext) -> None:
     assert failed.observation == "Your command failed with exit code 1 and produced no output."
     quiet = await execute("true", context)
     assert quiet.observation == "Your command ran successfully and did not produce any output."
+
+
+async def test_bash_tells_the_viewer_where_the_shell_is(context: ToolContext) -> None:
+    assert context.viewer.cwd == str(context.sandbox.workdir)
+    await execute("mkdir -p sub && cd sub", context)
+    assert context.viewer.cwd == f"{context.sandbox.workdir}/sub"
+    await execute("cd /tmp; false", context)
+    assert context.viewer.cwd == "/tmp"
+
+
+async def test_bash_refuses_interactive_programs_without_running_anything(
+    context: ToolContext,
+) -> None:
+    result = await execute("touch ran; python3", context)
+    assert result.observation.startswith("Error: python3 without a script starts an ")
+    assert result.exit_code is None
+    assert (await execute("ls", context)).observation == (
+        "Your command ran successfully and did not produce any output."
+    )
 
 
 async def test_bash_timeout_is_an_observation(context: ToolContext) -> None:
@@ -78,3 +98,12 @@ async def test_submit_ends_the_episode(context: ToolContext) -> None:
     result = await execute("submit", context)
     assert result.ends_episode
     assert result.evaluation is not None and result.evaluation.score == 2.0
+
+
+async def test_nothing_may_follow_submit(context: ToolContext) -> None:
+    result = await execute("submit\nrm -rf ~", context)
+    assert not result.ends_episode and result.evaluation is None
+    assert result.observation == (
+        "Error: unexpected text after the submit command:\nrm -rf ~\n"
+        "Send one command per action. Nothing was run."
+    )

@@ -1,0 +1,125 @@
+"""The LLM agent: a model that reads observations and answers with commands.
+
+Each turn the model sees the system prompt (commands, reply format), the task, and the
+conversation so far, with old observations folded away (``history.shown``). A reply must
+hold a discussion and exactly one fenced command; a malformed reply is answered with what
+was wrong and asked again, up to ``format_retries`` times, before the episode ends with
+``exit_format``. A full context window ends it with ``exit_context``, a model API that keeps
+failing with ``exit_api``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from researchgym.agents.base import AgentStop
+from researchgym.agents.history import shown
+from researchgym.agents.models import ContextWindowError, ModelApiError
+from researchgym.agents.prompt import FORMAT_ERROR, footer, system_prompt, task_prompt
+from researchgym.agents.registry import agent
+from researchgym.agents.reply import FormatError, Reply, parse_reply
+
+if TYPE_CHECKING:
+    from researchgym.agents.base import AgentContext, Observation
+    from researchgym.agents.models import Model
+
+__all__ = ["LLMAgent"]
+
+
+class LLMAgent:
+    """An agent whose actions a language model writes.
+
+    Args:
+        model: The model (its calls are recorded and budgeted by whoever opened it).
+        system: The system message.
+        task: The task's description, the first user message.
+        history: Observations shown in full; older ones are folded to a one-line note.
+        format_retries: Times a malformed reply is asked again before giving up.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        system: str,
+        task: str,
+        history: int = 5,
+        format_retries: int = 3,
+    ) -> None:
+        self.model = model
+        self._system = system
+        self._task = task
+        self._history = history
+        self._format_retries = format_retries
+        self._messages: list[dict[str, str]] = []
+        self.spent_usd = 0.0
+        """What this agent's model calls cost so far."""
+
+    async def act(self, observation: Observation) -> str:
+        """Show the model the observation and return the command of its reply.
+
+        Raises:
+            AgentStop: ``exit_format``, ``exit_context`` or ``exit_api``, as above.
+        """
+        if not self._messages:
+            self._messages = [
+                {"role": "system", "content": self._system},
+                {"role": "user", "content": task_prompt(self._task, observation)},
+            ]
+        else:
+            text = f"{observation.text}\n{footer(observation)}"
+            self._messages.append({"role": "user", "content": text})
+        reply, text = await self._ask()
+        self._messages.append({"role": "assistant", "content": text})
+        return reply.command
+
+    def tell(self, text: str) -> None:
+        """Add a message from outside the episode (a team's planner, say) to the next turn."""
+        self._messages.append({"role": "user", "content": text})
+
+    async def _ask(self) -> tuple[Reply, str]:
+        retry: list[dict[str, str]] = []  # a bad reply and what was wrong with it
+        problem = ""
+        for _ in range(self._format_retries + 1):
+            text = await self._complete(shown(self._messages, keep=self._history) + retry)
+            try:
+                return parse_reply(text), text
+            except FormatError as e:
+                problem = str(e)
+                retry = [
+                    {"role": "assistant", "content": text},
+                    {"role": "user", "content": FORMAT_ERROR.format(problem=problem)},
+                ]
+        raise AgentStop(
+            "exit_format",
+            f"{self._format_retries + 1} replies in a row were not in the format; the last: "
+            f"{problem}",
+        )
+
+    async def _complete(self, messages: list[dict[str, str]]) -> str:
+        try:
+            reply = await self.model.complete(messages)
+        except ContextWindowError as e:
+            raise AgentStop("exit_context", str(e)) from e
+        except ModelApiError as e:
+            raise AgentStop("exit_api", str(e)) from e
+        self.spent_usd += reply.call.cost_usd
+        return reply.text
+
+
+@agent("llm")
+def _llm(
+    context: AgentContext,
+    *,
+    model: str = "mock",
+    api_base: str | None = None,
+    history: int = 5,
+    format_retries: int = 3,
+) -> LLMAgent:
+    return LLMAgent(
+        context.open_model(model, member="agent", api_base=api_base),
+        system=system_prompt(context.command_docs),
+        task=context.task.description,
+        history=history,
+        format_retries=format_retries,
+    )

@@ -1,0 +1,212 @@
+"""The Model contract: messages in, one reply out, and a record of every call.
+
+```
+open_model(name, settings=..., hook=...)   ->  Model
+    "mock", "mock:<script>"                    MockModel     (mock.py: offline, no network)
+    "replay" (with replies=[...])              ReplayModel   (mock.py: a stored episode's replies)
+    anything else: a litellm model string      LiteLLMModel  (_litellm.py: any provider)
+```
+
+A real model is any model litellm knows by its string (``openai/gpt-4o``,
+``anthropic/claude-sonnet-4-5``, ``ollama/llama3``), or any OpenAI-compatible server
+through ``api_base`` (``openai/<its model>`` with ``api_base="http://127.0.0.1:8000/v1"``).
+litellm is imported at the first call of a real model, in a worker thread, never at package
+import: it takes seconds.
+
+Every call, successful or failed, is handed to the ``hook`` as a ``ModelCall`` before
+``complete`` returns or raises: the engine stores it in ``llm_calls`` and charges it to the
+episode's budget, and may raise from the hook to stop the agent.
+
+What ``complete`` does with what the server sends:
+
+- A completion is returned as the model wrote it, whatever its content: empty (a null
+  content is ``""``), enormous, or without a command. Judging it is the agent's work (the
+  LLM agent's parser makes such a reply a format error and asks again).
+- A rate limit (429), a timeout, a refused or dropped connection, a server error (5xx), or
+  an answer that is not a completion at all (not JSON, not UTF-8, no choices) is retried
+  with exponential backoff and jitter, honouring Retry-After, up to
+  ``ModelSettings.max_retries`` times. Then ``MalformedReplyError`` if the last answer was
+  not a completion, else ``ModelApiError``.
+- Errors that retrying cannot fix are raised at once: ``ContextWindowError``,
+  ``UnknownModelError`` (404, no such provider), ``MissingApiKeyError``,
+  ``ApiKeyRejectedError`` (401, 403), and ``ModelApiError`` for the rest (a bad request, an
+  exhausted quota or budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol, runtime_checkable
+
+# Re-exported: what a caller of ``complete`` catches.
+from researchgym.errors import (
+    ContextWindowError,
+    MalformedReplyError,
+    ModelApiError,
+    ModelError,
+)
+
+__all__ = [
+    "CallHook",
+    "ContextWindowError",
+    "MalformedReplyError",
+    "Model",
+    "ModelApiError",
+    "ModelCall",
+    "ModelError",
+    "ModelReply",
+    "ModelSettings",
+    "check_model",
+    "open_model",
+]
+
+
+class ModelCall(NamedTuple):
+    """One model call, as ``llm_calls`` stores it (``storage/schema.py`` explains each field)."""
+
+    request_model: str
+    response_model: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    priced: bool
+    latency_s: float
+    retries: int
+    finish_reason: str | None
+    error: str | None
+    started_at: int
+    """Microseconds since the epoch (UTC)."""
+    response: str | None
+
+
+class ModelReply(NamedTuple):
+    """What a model answered, and the record of the call."""
+
+    text: str
+    call: ModelCall
+
+
+CallHook = Callable[[ModelCall], Awaitable[None]]
+"""Receives every call, successful or failed, before ``complete`` returns or raises. It may
+raise (a budget that ran out, say): its exception then comes out of ``complete``."""
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How models are called (the run configuration's ``models``)."""
+
+    timeout: float = 300.0
+    """Seconds one request may take."""
+    max_retries: int = 5
+    """Retries of a request that failed for a reason retrying can fix (see the module)."""
+    backoff_base: float = 1.0
+    """The longest wait before the first retry, in seconds; it doubles at each retry. The
+    wait is drawn between half of it and all of it (jitter)."""
+    backoff_max: float = 60.0
+    """The longest wait before a retry, a server's Retry-After included."""
+    concurrency: Mapping[str, int] = field(default_factory=dict)
+    """Requests in flight at once per provider, as litellm names providers (``{"openai":
+    8}``), shared by every model of the provider in the process; ``default`` for the
+    providers not named; no limit where neither is given. A call holds its provider's slot
+    from its first request to its end, retries and their waits included."""
+    max_output_tokens: int | None = None
+    """The longest completion to ask for (the provider's default if None)."""
+    temperature: float | None = None
+    """Sampling temperature (the provider's default if None)."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A language model that answers a conversation with one reply."""
+
+    name: str
+    """The model string it was opened with (``openai/gpt-4o``, ``mock``)."""
+
+    async def complete(self, messages: list[dict[str, str]]) -> ModelReply:
+        """Answer a conversation; the hook receives the call first, successful or not.
+
+        Args:
+            messages: OpenAI-style messages (``role``: system, user or assistant;
+                ``content``), oldest first.
+
+        Returns:
+            The reply's text (possibly empty: see the module) and the call's record.
+
+        Raises:
+            ContextWindowError: The conversation is over the model's context window.
+            MalformedReplyError: The server kept answering with something that is not a
+                completion (a ``ModelApiError``).
+            ModelApiError: The API kept failing after every retry, or failed in a way
+                retrying cannot fix.
+            UnknownModelError: No provider knows the model, or the provider says there is
+                no such model.
+            MissingApiKeyError: The provider's API key is not set.
+            ApiKeyRejectedError: The provider refused the key.
+            RepliesExhaustedError: A scripted or replayed model has no reply left.
+            Exception: Whatever the hook raises.
+        """
+        ...
+
+
+def open_model(
+    name: str,
+    *,
+    settings: ModelSettings,
+    hook: CallHook,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    replies: Sequence[str] | None = None,
+) -> Model:
+    """Open a model by its name. Nothing is imported or contacted until its first call.
+
+    Args:
+        name: ``mock`` or ``mock:<script>`` (see ``MOCK_SCRIPTS``), ``replay``, or a litellm
+            model string.
+        settings: How to call it (real models only).
+        hook: Receives every call.
+        api_base: An OpenAI-compatible server to send requests to (real models only).
+        api_key: The API key (default: the provider's environment variable; none needed
+            with an ``api_base``).
+        replies: The stored replies that ``replay`` plays back.
+
+    Raises:
+        UnknownModelError: For ``mock:<script>`` with no such script.
+        ValueError: For ``replay`` without replies.
+    """
+    # Imported here: each is a module of its own, and the litellm one is asyncio-only.
+    from researchgym.agents import _litellm, mock
+
+    if name == "replay":
+        if replies is None:
+            raise ValueError("open_model('replay') needs the stored replies: replies=[...]")
+        return mock.ReplayModel(replies, hook=hook)
+    if mock.is_mock(name):
+        return mock.open_mock(name, hook=hook)
+    return _litellm.LiteLLMModel(
+        name, settings=settings, hook=hook, api_base=api_base, api_key=api_key
+    )
+
+
+async def check_model(name: str, *, api_base: str | None = None) -> None:
+    """Check, before a run, that a model can be called: it exists and its key is set.
+
+    It contacts no server. A real model's check imports litellm (in a worker thread).
+
+    Args:
+        name: As for ``open_model``.
+        api_base: As for ``open_model``: with one, no API key is needed.
+
+    Raises:
+        UnknownModelError: If litellm knows no provider for the model (or no mock script has
+            the name), naming the model and what would work.
+        MissingApiKeyError: If the provider's API key is not set, naming the variable.
+    """
+    from researchgym.agents import _litellm, mock
+
+    if name == "replay":
+        return
+    if mock.is_mock(name):
+        mock.mock_script(name)
+        return
+    await _litellm.check(name, api_base=api_base)
