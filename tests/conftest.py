@@ -1,7 +1,10 @@
 """Shared fixtures.
 
 - Every async test runs under asyncio (in debug mode) and trio.
-- No test may block the event loop in researchgym's code (blockbuster).
+- No test may block the event loop in researchgym's code (blockbuster), except for the
+  few blocking calls litellm makes itself (``LITELLM_MAY_BLOCK``).
+- ``openai_server``: a real OpenAI-compatible server on 127.0.0.1 playing a script, for
+  every test of a model through litellm; ``FAST`` model settings keep those tests short.
 - The sandbox image, for the Docker tests, is built once per session, before the first test
   that needs it: a build from scratch takes a minute or more, longer than pytest-timeout lets
   one test run. The ``sandbox_image`` fixture then finds it built (and builds it itself where
@@ -18,10 +21,24 @@ import anyio
 import pytest
 from blockbuster import blockbuster_ctx
 
+from researchgym.agents import ModelSettings
 from researchgym.sandboxes import build_image, docker_reachable, image_name
+from tests.openai_server import OpenAIServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
+
+FAST = ModelSettings(timeout=1.0, max_retries=2, backoff_base=0.01, backoff_max=2.0)
+"""Model settings that keep tests fast: short timeout, short backoff, two retries."""
+
+LITELLM_MAY_BLOCK = [
+    ("os.stat", "litellm/llms/custom_httpx/http_handler.py", ["get_ssl_verify"]),
+    ("os.stat", "litellm/llms/custom_httpx/http_handler.py", ["get_ssl_configuration"]),
+]
+"""Blocking calls that litellm makes on the event loop, and we accept: it looks for its CA
+bundle (SSL_CERT_FILE) each time it makes an HTTP client, which it then caches. Without the
+allowance every call through litellm fails with "Blocking call to os.stat" (which litellm
+reports as a 500, so the model retries it, then raises ModelApiError)."""
 
 
 @pytest.fixture(
@@ -42,8 +59,22 @@ def no_blocking_calls_in_the_event_loop() -> Iterator[None]:
     Without it, a blocking call in async code (reading a file, DuckDB work outside a worker
     thread) passes every test and only shows at scale, as a stalled run.
     """
-    with blockbuster_ctx(["researchgym"]):
+    with blockbuster_ctx(["researchgym"]) as bb:
+        for function, path, names in LITELLM_MAY_BLOCK:
+            bb.functions[function].can_block_in(path, names)
         yield
+
+
+@pytest.fixture
+async def openai_server() -> AsyncIterator[OpenAIServer]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (``server.script(...)`` to fill it).
+
+    aiohttp runs on asyncio only: a test that uses it pins ``anyio_backend`` to asyncio.
+    Once the test is over, it checks that the script was enough for every request.
+    """
+    async with OpenAIServer() as server:
+        yield server
+    assert not server.unscripted, f"{server.unscripted} requests came after the script ran out"
 
 
 NO_DAEMON = (

@@ -39,43 +39,48 @@ def rows(db: Path, sql: str) -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with one baseline run of the Prisoner's Dilemma, made by the CLI."""
+    """A database with one default run (baseline, offline LLM agent) of the Prisoner's
+    Dilemma, made by the CLI."""
     path = tmp_path_factory.mktemp("cli") / "runs.duckdb"
     done = cli(
         "run", "--task", "prisoners_dilemma", "--attempts", "2", "--sandbox", "local", "--db", path
     )
     assert done.returncode == 0, done.stderr
-    assert "2 episodes (0 failed), 6 steps." in done.stdout
+    assert "4 episodes (0 failed), 12 steps." in done.stdout
     assert f"Report: researchgym report --db {path}" in done.stdout
+    assert "To run a real model: researchgym run --model openai/gpt-4o" in done.stdout
     return path
 
 
 def test_report_shows_best_scores_and_statuses(db: Path) -> None:
     done = cli("report", "--db", db)
     assert done.returncode == 0, done.stderr
-    line = next(line for line in done.stdout.splitlines() if "prisoners_dilemma" in line)
-    assert line.split() == [
-        "prisoners_dilemma", "baseline", "Score", "↑", "2", "2.633", "2.633", "2.633", "3",
-        "submitted", "x2",
+    lines = [line.split() for line in done.stdout.splitlines() if "prisoners_dilemma" in line]
+    # The mock LLM agent lists the workspace, validates and submits it unchanged.
+    assert lines == [
+        ["prisoners_dilemma", agent, "Score", "↑", "2", "2.633", "2.633", "2.633", "3",
+         "submitted", "x2"]
+        for agent in ["baseline", "llm-mock"]
     ]  # fmt: skip
 
 
 def test_report_as_json_has_full_precision(db: Path) -> None:
     done = cli("report", "--db", db, "--format", "json")
-    [row] = json.loads(done.stdout)
-    assert row["best_attempt"] == row["baseline"] == 2.63286
-    assert row["exit_statuses"] == "submitted x2"
+    baseline, llm = json.loads(done.stdout)
+    assert (baseline["agent"], llm["agent"]) == ("baseline", "llm-mock")
+    assert baseline["best_attempt"] == baseline["baseline"] == 2.63286
+    assert baseline["exit_statuses"] == llm["exit_statuses"] == "submitted x2"
 
 
 def test_sql_table_csv_and_json(db: Path) -> None:
     statement = "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind"
     table = cli("sql", statement, "--db", db)
-    assert re.search(r"tool_call\s+6\b", table.stdout)
+    assert re.search(r"tool_call\s+12\b", table.stdout)
     csv = cli("sql", statement, "--db", db, "--format", "csv")
     assert csv.stdout.splitlines()[0] == '"kind","n"'
-    assert '"tool_call",6' in csv.stdout.splitlines()
+    assert '"tool_call",12' in csv.stdout.splitlines()
     as_json = json.loads(cli("sql", statement, "--db", db, "--format", "json").stdout)
-    assert {"kind": "tool_call", "n": 6} in as_json
+    assert {"kind": "tool_call", "n": 12} in as_json
 
 
 def test_sql_error_is_duckdbs_message_without_traceback(db: Path) -> None:
@@ -142,7 +147,7 @@ def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
     )
     db = tmp_path / "parquet"  # readable while the run writes, unlike a DuckDB file
     run = subprocess.Popen(
-        [CLI, "run", "--config", str(config), "--sandbox", "local", "--parquet", str(db)],
+        [CLI, "run", str(config), "--sandbox", "local", "--parquet", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -211,7 +216,7 @@ def sleepy_config(tmp_path: Path, run_id: str, image: str) -> Path:
 
 def start_and_wait_for_containers(config: Path, db: Path, run_id: str) -> subprocess.Popen[str]:
     run = subprocess.Popen(
-        [CLI, "run", "--config", str(config), "--db", str(db)],
+        [CLI, "run", str(config), "--db", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -256,7 +261,7 @@ def test_missing_image_says_which_command_builds_it(tmp_path: Path) -> None:
     config.write_text(
         yaml.safe_dump({"sandbox": {"kind": "docker", "image": "researchgym/sandbox:nope"}})
     )
-    done = cli("run", "--config", config, "--db", tmp_path / "db.duckdb")
+    done = cli("run", config, "--db", tmp_path / "db.duckdb")
     assert done.returncode == 1
     assert " ".join(done.stderr.split()) == (
         "error: The sandbox image researchgym/sandbox:nope is not built. "
@@ -266,7 +271,17 @@ def test_missing_image_says_which_command_builds_it(tmp_path: Path) -> None:
 
 def test_no_daemon_falls_back_to_local_or_says_so(tmp_path: Path) -> None:
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "COLUMNS": "200"}
-    args = [CLI, "run", "--task", "prisoners_dilemma", "--attempts", "1", "--db"]
+    args = [
+        CLI,
+        "run",
+        "--task",
+        "prisoners_dilemma",
+        "--attempts",
+        "1",
+        "--agent",
+        "baseline",
+        "--db",
+    ]
     auto = subprocess.run(
         [*args, str(tmp_path / "a.duckdb")], capture_output=True, text=True, env=env, timeout=120
     )

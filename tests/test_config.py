@@ -11,7 +11,11 @@ from researchgym.errors import ConfigError
 
 def test_defaults_are_the_default_run() -> None:
     cfg = RunConfig()
-    assert (cfg.tasks, [a.kind for a in cfg.agents], cfg.attempts) == (["builtin"], ["baseline"], 2)
+    assert (cfg.tasks, cfg.attempts) == (["builtin"], 2)
+    assert [(a.kind, a.label, a.params) for a in cfg.agents] == [
+        ("baseline", "baseline", {}),
+        ("llm", "llm-mock", {}),  # offline: the llm kind's default model is the mock
+    ]
     assert cfg.storage.path == Path("runs/researchgym.duckdb")
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", cfg.run_id)
     assert RunConfig().run_id != cfg.run_id

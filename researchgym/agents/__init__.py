@@ -23,6 +23,16 @@ from researchgym.agents.base import (
     StopReason,
 )
 from researchgym.agents.llm import LLMAgent
+from researchgym.agents.mock import MockModel, ReplayModel
+from researchgym.agents.models import (
+    CallHook,
+    Model,
+    ModelCall,
+    ModelReply,
+    ModelSettings,
+    check_model,
+    open_model,
+)
 from researchgym.agents.registry import (
     BuiltAgent,
     agent,
@@ -40,19 +50,28 @@ __all__ = [
     "AgentStop",
     "BaselineAgent",
     "BuiltAgent",
+    "CallHook",
     "Channel",
     "LLMAgent",
     "Member",
+    "MockModel",
+    "Model",
+    "ModelCall",
     "ModelOpener",
+    "ModelReply",
+    "ModelSettings",
     "Observation",
     "Plan",
     "PlannerExecutorTeam",
     "ReplayAgent",
+    "ReplayModel",
     "Report",
     "ScriptedAgent",
     "StopReason",
     "agent",
     "agent_kinds",
     "check_agent",
+    "check_model",
     "create_agent",
+    "open_model",
 ]

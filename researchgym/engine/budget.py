@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from researchgym.agents import AgentStop
 
 if TYPE_CHECKING:
-    from researchgym.agents.models import ModelCall
+    from researchgym.agents import ModelCall
 
 __all__ = ["Budget"]
 

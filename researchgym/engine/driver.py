@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 
-from researchgym.agents import AgentContext, AgentStop, Observation, create_agent
-from researchgym.agents.models import open_model
+from researchgym.agents import AgentContext, AgentStop, Observation, create_agent, open_model
 from researchgym.engine.budget import Budget
 from researchgym.engine.recorder import to_json
 from researchgym.tools import command_docs
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 
     from anyio.abc import TaskGroup
 
-    from researchgym.agents import Agent, Channel
-    from researchgym.agents.models import Model, ModelCall
+    from researchgym.agents import Agent, Channel, Model, ModelCall
     from researchgym.engine.env import Env, StepResult
     from researchgym.engine.episode import EpisodePlan, RunContext
 

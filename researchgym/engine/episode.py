@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 
-from researchgym.agents.models import ModelSettings
+from researchgym.agents import ModelSettings
 from researchgym.config import SandboxConfig
 from researchgym.engine.driver import Ending, drive
 from researchgym.engine.env import ResearchEnv

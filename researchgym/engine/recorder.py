@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from researchgym.agents.models import ModelCall
+    from researchgym.agents import ModelCall
     from researchgym.engine.bus import Envelope
     from researchgym.engine.status import ScoreKind
     from researchgym.storage import TableName, Writer

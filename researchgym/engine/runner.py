@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 import researchgym
-from researchgym.agents import check_agent
-from researchgym.agents.models import ModelSettings, check_model
+from researchgym.agents import ModelSettings, check_agent, check_model
 from researchgym.engine.bus import open_bus
 from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, run_episode
 from researchgym.engine.placement import engine_placement

@@ -1,55 +1,53 @@
-"""Fixtures of the agents' tests: a scripted OpenAI-compatible server, model settings, and
-blockbuster told what litellm may block on."""
+"""Fixtures of the agents' tests: an episode's ``AgentContext`` without an engine."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from blockbuster import BlockBuster, blockbuster_ctx
 
-from researchgym.agents.models import ModelSettings
-from tests.agents.openai_server import OpenAIServer
+from researchgym.agents import AgentContext, ModelCall, ModelSettings, open_model
+from researchgym.tasks import resolve_task
+from researchgym.tools import command_docs
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-
-FAST = ModelSettings(timeout=1.0, max_retries=2, backoff_base=0.01, backoff_max=2.0)
-"""Model settings that keep tests fast: short timeout, short backoff, two retries."""
-
-LITELLM_MAY_BLOCK = [
-    ("os.stat", "litellm/llms/custom_httpx/http_handler.py", ["get_ssl_verify"]),
-    ("os.stat", "litellm/llms/custom_httpx/http_handler.py", ["get_ssl_configuration"]),
-]
-"""Blocking calls that litellm makes on the event loop, and we accept: it looks for its CA
-bundle (SSL_CERT_FILE) each time it makes an HTTP client, which it then caches."""
+    from researchgym.agents import Channel, Model
 
 
-def allow_litellm(bb: BlockBuster) -> None:
-    """Let litellm make the blocking calls of ``LITELLM_MAY_BLOCK``."""
-    for function, path, names in LITELLM_MAY_BLOCK:
-        bb.functions[function].can_block_in(path, names)
+class Lent:
+    """What an engine would lend an agent, keeping every model call it is handed."""
 
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ModelCall]] = []
 
-@pytest.fixture(autouse=True)
-def no_blocking_calls_in_the_event_loop() -> Iterator[None]:
-    """The root fixture's check, with ``allow_litellm``.
+    def open_model(self, name: str, *, member: str = "agent", api_base: str | None = None) -> Model:
+        async def hook(call: ModelCall) -> None:
+            self.calls.append((member, call))
 
-    Without the allowance, every call through litellm fails with "Blocking call to os.stat"
-    (which litellm reports as a 500, so the model retries it, then raises ModelApiError).
-    """
-    with blockbuster_ctx(["researchgym"]) as bb:
-        allow_litellm(bb)
-        yield
+        return open_model(name, settings=ModelSettings(), hook=hook, api_base=api_base)
+
+    def open_channel(self, name: str) -> Channel:
+        raise AssertionError(f"no bus here: {name} asked for a channel")
+
+    def start_soon(self, member: Any) -> None:
+        raise AssertionError("no task group here")
+
+    def context(self) -> AgentContext:
+        return AgentContext(
+            task=resolve_task("prisoners_dilemma").spec,
+            command_docs=command_docs(),
+            max_steps=10,
+            open_model=self.open_model,
+            open_channel=self.open_channel,
+            start_soon=self.start_soon,
+        )
 
 
 @pytest.fixture
-async def openai_server() -> AsyncIterator[OpenAIServer]:
-    """A scripted OpenAI-compatible server on 127.0.0.1 (``server.script(...)`` to fill it).
+def lent() -> Lent:
+    return Lent()
 
-    aiohttp runs on asyncio only: a test that uses it pins ``anyio_backend`` to asyncio.
-    Once the test is over, it checks that the script was enough for every request.
-    """
-    async with OpenAIServer() as server:
-        yield server
-    assert not server.unscripted, f"{server.unscripted} requests came after the script ran out"
+
+@pytest.fixture
+def context(lent: Lent) -> AgentContext:
+    return lent.context()

@@ -27,8 +27,8 @@ from researchgym.errors import (
     ModelApiError,
     UnknownModelError,
 )
-from tests.agents.conftest import FAST
-from tests.agents.openai_server import (
+from tests.conftest import FAST
+from tests.openai_server import (
     Delay,
     Fail,
     Received,
@@ -48,7 +48,7 @@ from tests.agents.openai_server import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tests.agents.openai_server import OpenAIServer
+    from tests.openai_server import OpenAIServer
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},

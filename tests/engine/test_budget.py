@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from researchgym.agents.models import ModelCall
 
 from researchgym.agents import AgentStop
+from researchgym.agents.models import ModelCall
 from researchgym.engine.budget import Budget
 
 

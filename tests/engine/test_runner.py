@@ -21,19 +21,19 @@ from tests.tasks.test_loader import make_task
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from researchgym.tasks import TaskSpec
+    from researchgym.agents import AgentContext, Observation
 
 
 PD = resolve_task("prisoners_dilemma").spec
 
 
 class Crashing:
-    async def act(self, observation: str) -> str:
+    async def act(self, observation: Observation) -> str:
         raise RuntimeError("the agent fell over")
 
 
 @agent("test-crashing")
-def _crashing(task: TaskSpec) -> Crashing:
+def _crashing(context: AgentContext) -> Crashing:
     return Crashing()
 
 
@@ -46,6 +46,7 @@ def toy_task(root: Path, **spec: Any) -> str:
 def config(tmp_path: Path, **data: Any) -> RunConfig:
     data.setdefault("storage", {"path": tmp_path / "db.duckdb"})
     data.setdefault("sandbox", {"kind": "local"})
+    data.setdefault("agents", [{"kind": "baseline"}])
     return run_config(data)
 
 
