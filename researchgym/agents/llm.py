@@ -2,9 +2,10 @@
 
 Each turn the model sees the system prompt (commands, reply format), the task, and the
 conversation so far, with old observations folded away (``history.shown``). A reply must
-hold a discussion and exactly one fenced command; a malformed reply is answered with what
-was wrong and asked again, up to ``format_retries`` times, before the episode ends with
-``exit_format``. A full context window ends it with ``exit_context``, a model API that keeps
+hold a discussion and exactly one fenced command; a malformed reply (empty, enormous, without
+a command, or an answer the model layer could not read as a completion at all) is answered
+with what was wrong and asked again, up to ``format_retries`` times, before the episode ends
+with ``exit_format``. A full context window ends it with ``exit_context``, a model API that keeps
 failing with ``exit_api``.
 """
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from researchgym.agents.base import AgentStop
 from researchgym.agents.history import shown
-from researchgym.agents.models import ContextWindowError, ModelApiError
+from researchgym.agents.models import ContextWindowError, MalformedReplyError, ModelApiError
 from researchgym.agents.prompt import FORMAT_ERROR, footer, system_prompt, task_prompt
 from researchgym.agents.registry import agent
 from researchgym.agents.reply import FormatError, Reply, parse_reply
@@ -73,23 +74,18 @@ class LLMAgent:
         self._messages.append({"role": "assistant", "content": text})
         return reply.command
 
-    def tell(self, text: str) -> None:
-        """Add a message from outside the episode (a team's planner, say) to the next turn."""
-        self._messages.append({"role": "user", "content": text})
-
     async def _ask(self) -> tuple[Reply, str]:
         retry: list[dict[str, str]] = []  # a bad reply and what was wrong with it
         problem = ""
         for _ in range(self._format_retries + 1):
-            text = await self._complete(shown(self._messages, keep=self._history) + retry)
+            text: str | None = None
             try:
+                text = await self._complete(shown(self._messages, keep=self._history) + retry)
                 return parse_reply(text), text
             except FormatError as e:
                 problem = str(e)
-                retry = [
-                    {"role": "assistant", "content": text},
-                    {"role": "user", "content": FORMAT_ERROR.format(problem=problem)},
-                ]
+                said = [] if text is None else [{"role": "assistant", "content": text}]
+                retry = [*said, {"role": "user", "content": FORMAT_ERROR.format(problem=problem)}]
         raise AgentStop(
             "exit_format",
             f"{self._format_retries + 1} replies in a row were not in the format; the last: "
@@ -99,6 +95,8 @@ class LLMAgent:
     async def _complete(self, messages: list[dict[str, str]]) -> str:
         try:
             reply = await self.model.complete(messages)
+        except MalformedReplyError as e:
+            raise FormatError(f"your answer could not be read ({e.problem})") from e
         except ContextWindowError as e:
             raise AgentStop("exit_context", str(e)) from e
         except ModelApiError as e:

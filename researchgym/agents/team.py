@@ -7,7 +7,8 @@ does. They talk over the episode's bus, so that every message between them is st
    nothing yet). The planner, a background member, answers with a ``Plan``: a sub-goal, or
    the decision to submit.
 2. The executor works on the sub-goal for up to ``steps_per_goal`` actions, or until it says
-   ``done <summary>``, then reports again.
+   ``done <summary>``, then reports again. (A team that asked for more sub-goals than the
+   episode has steps, its executor saying ``done`` without acting, submits.)
 
 Each member has its own model, history and budget; the episode's budget (the engine's)
 covers the team as a whole. The team pattern and each member's model are parameters, so
@@ -125,6 +126,7 @@ class PlannerExecutorTeam:
         self._inbox: Channel = context.open_channel("planner")
         self._goal: str | None = None
         self._goal_steps = 0
+        self._rounds = 0  # sub-goals asked for
         self._spent_before = 0.0  # by executors of earlier sub-goals
         context.start_soon(self._serve_planner)
 
@@ -134,12 +136,17 @@ class PlannerExecutorTeam:
         Raises:
             AgentStop: When a member's budget or model gives out (see ``LLMAgent``).
         """
-        summary = f"Nothing yet. The task starts with:\n{observation.text[:2000]}"
+        summary: str | None = None  # a report for the planner, when a sub-goal is over
+        if self._executor is None:
+            summary = f"Nothing yet. The task starts with:\n{observation.text[:2000]}"
+        elif self._goal_steps >= self._steps_per_goal:
+            last = observation.text[-2000:]
+            summary = f"The sub-goal's step limit was reached. Last output:\n{last}"
         while True:
-            if self._executor is None or self._goal_steps >= self._steps_per_goal:
-                if self._executor is not None:
-                    last = observation.text[-2000:]
-                    summary = f"The sub-goal's step limit was reached. Last output:\n{last}"
+            if summary is not None:
+                self._rounds += 1
+                if self._rounds > self._context.max_steps:  # sub-goals that took no step
+                    return "submit"
                 plan = await self._ask_planner(summary)
                 if plan.stop is not None:
                     raise AgentStop(plan.stop, f"the planner stopped: {plan.detail}")
@@ -151,7 +158,6 @@ class PlannerExecutorTeam:
                 self._goal_steps += 1
                 return action
             summary = action.removeprefix("done").strip() or "(no summary)"
-            self._goal_steps = self._steps_per_goal  # ask for the next sub-goal
 
     async def _ask_planner(self, summary: str) -> Plan:
         report = Report(self._goal, summary, self._goal_steps)

@@ -39,8 +39,18 @@ class Ending(NamedTuple):
     """Why an agent stopped itself or a limit stopped it, in words."""
 
 
-async def drive(plan: EpisodePlan, run: RunContext, env: Env, task_group: TaskGroup) -> Ending:
+async def drive(
+    plan: EpisodePlan,
+    run: RunContext,
+    env: Env,
+    task_group: TaskGroup,
+    *,
+    interrupt: Callable[[], None],
+) -> Ending:
     """Build the episode's agent and play until the episode is over.
+
+    ``interrupt`` stops the command in flight when the wall time runs out, so that the
+    autosubmission need not wait for it.
 
     Raises:
         Exception: Whatever the agent or the environment raise, except ``AgentStop``.
@@ -62,6 +72,7 @@ async def drive(plan: EpisodePlan, run: RunContext, env: Env, task_group: TaskGr
         with anyio.move_on_after(max_wall if max_wall is not None else float("inf")) as wall:
             ending = await _loop(built.agent, env, run.limits.max_steps)
         if wall.cancelled_caught:
+            interrupt()
             final = await env.autosubmit("exit_time")
             return Ending(final.info["exit_status"], f"the episode ran over {max_wall:g} s")
         return ending

@@ -129,12 +129,13 @@ async def _play(plan: EpisodePlan, run: RunContext) -> Ending:
             await tg.start(
                 EvaluatorService(evaluator, sandbox=box, task=plan.task, recorder=recorder).serve
             )
-            await tg.start(ToolService(tools, sandbox=box, task=plan.task, recorder=recorder).serve)
+            service = ToolService(tools, sandbox=box, task=plan.task, recorder=recorder)
+            await tg.start(service.serve)
             env = StepLimit(
                 ResearchEnv(agent_endpoint, plan.task.spec, timeout=request_timeout(plan.task)),
                 max_steps=run.limits.max_steps,
             )
-            ending = await drive(plan, run, env, tg)
+            ending = await drive(plan, run, env, tg, interrupt=service.interrupt)
             tg.cancel_scope.cancel()
     return ending
 

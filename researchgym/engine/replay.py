@@ -9,6 +9,7 @@ exit status are compared.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -73,7 +74,7 @@ async def replay_episode(
         StorageError: If the store cannot be read or written.
     """
     stored = await anyio.to_thread.run_sync(_read, store.path, episode_id)
-    config = _replay_config(stored, store, sandbox)
+    config = await anyio.to_thread.run_sync(_replay_config, stored, store, sandbox)
     await Runner(config).run()
     replayed = await anyio.to_thread.run_sync(_read, store.path, f"{config.run_id}-0")
     return _compare(stored, replayed)
@@ -130,11 +131,14 @@ def _replay_config(stored: _Stored, store: StorageConfig, sandbox: SandboxKind |
             f"tasks of its run ({', '.join(original.tasks)}) any more."
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    # An agent that stopped itself (``autosubmission (exit_format)``) stops there again.
+    stopped = re.search(r"\((exit_\w+)\)$", stored.status)
+    ending = stopped.group(1) if stopped else None
     data = original.model_dump()
     data.update(
         run_id=f"replay-of-{stored.episode_id}-{stamp}",
         tasks=[str(tasks[0].root)],
-        agents=[{"kind": "replay", "params": {"actions": stored.commands}}],
+        agents=[{"kind": "replay", "params": {"actions": stored.commands, "ending": ending}}],
         attempts=1,
         storage=store.model_dump(),
     )

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = ["EvaluatorService", "ToolService", "request_timeout"]
 
+INTERRUPTED = ToolResult(
+    "The command was interrupted: the episode ran out of time.", timed_out=True
+)
+"""The result of a command that ``ToolService.interrupt`` stopped."""
+
 _SLACK = 60.0
 """Seconds a service may take beyond the sandbox's own timeouts before a request fails."""
 
@@ -39,6 +44,8 @@ class ToolService:
     """Runs the agent's commands in the sandbox and records each as a tool call.
 
     It serves one episode, and keeps that episode's file viewer across its commands.
+    ``interrupt()`` stops the command in flight, when the episode's time runs out: the
+    requests behind it (the autosubmission) need not wait for it.
     """
 
     def __init__(
@@ -56,6 +63,17 @@ class ToolService:
         self._recorder = recorder
         self._evaluator = evaluator
         self._viewer = Viewer(cwd=str(sandbox.workdir))
+        self._running: anyio.CancelScope | None = None
+        self._interrupted = False
+
+    def interrupt(self) -> None:
+        """Stop the agent's command in flight, and any still queued, recorded as interrupted.
+
+        Only an autosubmission runs after it.
+        """
+        self._interrupted = True
+        if self._running is not None:
+            self._running.cancel()
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Answer tool requests until the endpoint closes.
@@ -77,12 +95,17 @@ class ToolService:
             viewer=self._viewer,
         )
         started_at, clock = now_us(), time.perf_counter()
-        try:
-            result = await tool(request.command, context)
-        except SandboxError as e:  # the command that killed the sandbox stays in the record
-            failed = ToolResult(f"The sandbox failed: {e}")
-            await self._record(envelope, tool, failed, started_at, clock)
-            raise
+        result = INTERRUPTED
+        with anyio.CancelScope() as self._running:
+            if self._interrupted and request.reason is None:
+                self._running.cancel()
+            try:
+                result = await tool(request.command, context)
+            except SandboxError as e:  # the command that killed the sandbox stays in the record
+                failed = ToolResult(f"The sandbox failed: {e}")
+                await self._record(envelope, tool, failed, started_at, clock)
+                raise
+        self._running = None
         await self._record(envelope, tool, result, started_at, clock)
         status = None
         if result.ends_episode and result.evaluation is not None:
