@@ -20,14 +20,16 @@ from tests.tasks.test_loader import make_task
 CLI = str(Path(sys.executable).parent / "researchgym")
 
 
-def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CLI, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
-        env={**os.environ, "COLUMNS": "200"},
+        env=env if env is not None else {**os.environ, "COLUMNS": "200"},
     )
 
 
