@@ -48,7 +48,8 @@ def test_an_unknown_model_is_named(tmp_path: Path) -> None:
 def test_a_team_experiment_from_a_config_file(tmp_path: Path) -> None:
     """Two teams that differ in one line, the executor's model, and a lone agent."""
     config = tmp_path / "team.yaml"
-    team = {"kind": "planner-executor", "params": {"planner": {"model": "mock"}}}
+    planner = {"planner": {"model": "mock"}}
+    team: dict[str, Any] = {"kind": "planner-executor", "params": planner}
     config.write_text(
         yaml.safe_dump(
             {
@@ -56,7 +57,7 @@ def test_a_team_experiment_from_a_config_file(tmp_path: Path) -> None:
                 "agents": [
                     {**team, "label": "team-demo"},
                     {**team, "label": "team-quick", "params": {
-                        **team["params"], "executor": {"model": "mock:submit"}
+                        **planner, "executor": {"model": "mock:submit"}
                     }},
                     {"kind": "llm", "label": "alone", "params": {"model": "mock:submit"}},
                 ],
