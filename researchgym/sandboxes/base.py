@@ -95,6 +95,14 @@ class Sandbox(AsyncResource):
     def private_dir(self) -> PurePosixPath:
         """A directory the agent cannot read: where trusted files (the evaluator) go."""
 
+    @property
+    def agent_user(self) -> str | None:
+        """The agent's user, where trusted programs (``run``) run as another; else None.
+
+        An evaluator runs the agent's code as this user.
+        """
+        return None
+
     @abstractmethod
     async def exec(self, command: str, *, timeout: float) -> ExecResult:
         """Run a command in the persistent shell.

@@ -84,6 +84,9 @@ def container_config(
         "NanoCpus": int(spec.cpus * 1e9),
         "PidsLimit": spec.pids,
         "CapDrop": ["ALL"],
+        # Root's only (the agent's processes get none, and no-new-privileges keeps them from
+        # gaining any): an evaluator runs the agent's code as the agent, and kills it.
+        "CapAdd": ["SETUID", "SETGID", "KILL"],
         "SecurityOpt": ["no-new-privileges"],
         "Init": True,
     }
@@ -181,6 +184,11 @@ class DockerSandbox(Sandbox):
     def private_dir(self) -> PurePosixPath:
         """``/var/lib/researchgym``: root's, mode 0700."""
         return PRIVATE_DIR
+
+    @property
+    def agent_user(self) -> str:
+        """``agent``: the shell's user; ``run`` runs as root."""
+        return AGENT_USER
 
     async def exec(self, command: str, *, timeout: float) -> ExecResult:
         """Run a command in the agent's shell; see ``Sandbox.exec``.

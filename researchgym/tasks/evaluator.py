@@ -3,7 +3,9 @@
 The evaluator runs in a fresh process outside the agent's shell (``Sandbox.run``), in a
 scratch directory under the sandbox's private directory (out of the agent's reach where the
 backend isolates) that is removed afterwards, and must write one JSON
-object (metric name to value) to ``$RGYM_RESULT``. Anything else is an
+object (metric name to value) to ``$RGYM_RESULT``. Beside it goes ``rgym_eval``, the trusted
+library that runs the agent's code in a process of its own as the agent's user
+(``trusted/rgym_eval.py``); it is on the evaluator's ``PYTHONPATH``. Anything else is an
 ``evaluation_format_error``; a missing artefact is ``submission_not_found``. Neither gives a
 score.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import anyio
@@ -25,6 +28,12 @@ __all__ = ["EvaluationResult", "EvaluationStatus", "evaluate"]
 
 EvaluationStatus = Literal["scored", "submission_not_found", "evaluation_format_error"]
 """scored: metrics were read; the others: why there is no score."""
+
+TRUSTED_DIR = Path(__file__).parent / "trusted"
+"""``rgym_eval`` and the submission's side of its protocol, uploaded with every evaluator."""
+
+INVALID_EXIT = 2
+"""The exit code of an evaluator that judged the submission invalid; its output says why."""
 
 _OUTPUT_SHOWN = 2000
 """Characters of the evaluator's output quoted in an error."""
@@ -57,6 +66,7 @@ async def evaluate(task: Task, sandbox: Sandbox) -> EvaluationResult:
     scratch = str(sandbox.private_dir / f"eval-{uuid.uuid4().hex[:12]}")
     try:
         await sandbox.upload(task.eval_dir, scratch)
+        await sandbox.upload(TRUSTED_DIR, f"{scratch}/.rgym")
         return await _run_evaluator(task, sandbox, scratch, submission)
     finally:
         with anyio.CancelScope(shield=True):
@@ -72,11 +82,16 @@ async def _run_evaluator(
         "RGYM_SUBMISSION": submission,
         "RGYM_RESULT": result_file,
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": f"{scratch}/.rgym",
     }
+    if sandbox.agent_user:
+        env["RGYM_AGENT_USER"] = sandbox.agent_user
     spec = task.spec.evaluation
     ran = await sandbox.run(spec.command, timeout=spec.timeout, cwd=scratch, env=env)
     if ran.timed_out:
         return _failure("evaluation_format_error", f"the evaluation took over {spec.timeout:g} s")
+    if ran.exit_code == INVALID_EXIT:
+        return _failure("evaluation_format_error", ran.output[-_OUTPUT_SHOWN:].strip())
     if ran.exit_code != 0:
         return _failure(
             "evaluation_format_error",

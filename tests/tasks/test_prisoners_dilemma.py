@@ -60,7 +60,7 @@ async def test_invalid_move_is_a_format_error(sandbox: LocalSandbox) -> None:
     result = await evaluate(TASK, sandbox)
     assert result.status == "evaluation_format_error"
     assert result.error is not None
-    assert "row_strategy returned 2; it must return 0 or 1" in result.error
+    assert "invalid submission: row_strategy returned 2; it must be 0 or 1" in result.error
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])

@@ -1,11 +1,13 @@
 """Evaluator of the iterated Prisoner's Dilemma: plays row_strategy against a fixed
-stochastic opponent over many seeded games and writes the mean row payoff per round."""
+stochastic opponent over many seeded games and writes the mean row payoff per round.
 
-import json
-import os
+The strategy runs in its own process as the agent (rgym_eval.Player); all games advance one
+round at a time, each round one batch of calls, and every move is checked here.
+"""
+
 import random
-import sys
-import types
+
+import rgym_eval
 
 ROUNDS = 10
 GAMES = 10_000
@@ -26,37 +28,21 @@ def column_strategy(history, rng):
     return rng.randint(0, 1)
 
 
-def load_strategy(path):
-    # Compiled from source, never from __pycache__: a quick edit that keeps the file's size
-    # and mtime second would otherwise be scored from stale bytecode.
-    module = types.ModuleType("submitted_strategy")
-    module.__file__ = path
-    with open(path) as f:
-        exec(compile(f.read(), path, "exec"), module.__dict__)
-    return module.row_strategy
-
-
-def play(row_strategy):
+def evaluate():
     rng = random.Random(SEED)
+    histories = [[] for _ in range(GAMES)]
     total = 0
-    for _ in range(GAMES):
-        history = []
+    with rgym_eval.Player() as player:
         for _ in range(ROUNDS):
-            row = row_strategy(list(history))
-            if row not in (0, 1):
-                sys.exit(f"row_strategy returned {row!r}; it must return 0 or 1")
-            column = column_strategy(history, rng)
-            total += PAYOFF[row][column][0]
-            history.append((row, column))
-    return total / (GAMES * ROUNDS)
-
-
-def main():
-    sys.path.insert(0, os.environ["RGYM_WORKSPACE"])
-    score = play(load_strategy(os.environ["RGYM_SUBMISSION"]))
-    with open(os.environ["RGYM_RESULT"], "w") as f:
-        json.dump({"Score": score}, f)
+            moves = player.map("row_strategy", [[h] for h in histories], timeout=60)
+            for history, row in zip(histories, moves):
+                if row not in (0, 1) or isinstance(row, bool):
+                    raise rgym_eval.Invalid(f"row_strategy returned {row!r}; it must be 0 or 1")
+                column = column_strategy(history, rng)
+                total += PAYOFF[row][column][0]
+                history.append((row, column))
+    return {"Score": total / (GAMES * ROUNDS)}
 
 
 if __name__ == "__main__":
-    main()
+    rgym_eval.main(evaluate)

@@ -8,7 +8,7 @@ def row_strategy(history):
     """Choose the row player's next move.
 
     Args:
-        history: The rounds played so far, oldest first, as (your_move, their_move) tuples;
+        history: The rounds played so far, oldest first, as [your_move, their_move] pairs;
             empty in the first round. Moves are 0 (cooperate) or 1 (defect).
 
     Returns:

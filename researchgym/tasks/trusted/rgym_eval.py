@@ -1,0 +1,278 @@
+"""The trusted side of an evaluation: what a task's evaluator imports as ``rgym_eval``.
+
+An evaluator (``eval/evaluate.py``) runs as the sandbox's trusted user, out of the agent's
+reach. It never imports or executes the agent's code itself. Instead:
+
+- a program submission runs in its own process as the agent's user, behind ``Player``: the
+  evaluator calls the submission's functions with JSON arguments and gets JSON results back,
+  one line each way, under a time limit; the evaluator checks every answer and computes the
+  metric itself;
+- a file submission (predictions, parameters) is read by ``read_submission``, with the
+  agent's permissions, so that a symbolic link cannot make the evaluator read its own files.
+
+Anything wrong with the submission raises ``Invalid``; ``main`` turns it into a non-zero exit
+with the reason on stderr, which researchgym records as ``evaluation_format_error``: no score.
+The result is written with ``write_result``. Environment (set by researchgym)::
+
+    RGYM_WORKSPACE   the agent's workspace
+    RGYM_SUBMISSION  the artefact's path
+    RGYM_RESULT      where the JSON result goes
+    RGYM_AGENT_USER  the user the agent's code runs as (unset: the evaluator's own user)
+
+Standard library only: the evaluator runs on whatever Python the sandbox has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import math
+import os
+import pwd
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+
+__all__ = [
+    "Invalid",
+    "Player",
+    "agent_user",
+    "main",
+    "read_submission",
+    "submission",
+    "workspace",
+    "write_result",
+]
+
+_PLAYER_SOURCE = (Path(__file__).parent / "rgym_player.py").read_text()
+_MAX_LINE = 64 * 1024 * 1024
+"""Bytes one answer of the submission may take."""
+_MAX_FILE = 256 * 1024 * 1024
+"""Bytes a file submission may take."""
+_STDERR_KEPT = 2000
+"""Characters of the submission's own output quoted when it fails."""
+_PR_SET_PDEATHSIG = 1
+
+
+class Invalid(Exception):
+    """The submission cannot be scored; the message says why, for the agent."""
+
+
+def workspace() -> Path:
+    """The agent's workspace."""
+    return Path(os.environ["RGYM_WORKSPACE"])
+
+
+def submission() -> Path:
+    """The submission artefact's path."""
+    return Path(os.environ["RGYM_SUBMISSION"])
+
+
+def agent_user() -> str | None:
+    """The user the agent's code runs as, or None for the evaluator's own user."""
+    return os.environ.get("RGYM_AGENT_USER") or None
+
+
+def write_result(metrics: dict[str, float]) -> None:
+    """Write the evaluation's result: metric name to a finite number."""
+    for name, value in metrics.items():
+        if not math.isfinite(value):
+            raise Invalid(f"the metric {name} is {value}, not a finite number")
+    Path(os.environ["RGYM_RESULT"]).write_text(json.dumps(metrics))
+
+
+def main(evaluate: Callable[[], dict[str, float]]) -> NoReturn:
+    """Run ``evaluate``, write its metrics, and exit: 0 if scored, 2 with the reason if not.
+
+    researchgym reads exit code 2 as the verdict "invalid submission", and its output as the
+    reason shown to the agent.
+    """
+    try:
+        write_result(evaluate())
+    except Invalid as e:
+        print(f"invalid submission: {e}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(0)
+
+
+def _as_agent() -> dict[str, Any]:
+    """Popen arguments that run a process as the agent's user, with no other groups."""
+    user = agent_user()
+    if user is None:
+        return {"preexec_fn": _die_with_parent}
+    entry = pwd.getpwnam(user)
+    return {
+        "user": entry.pw_uid,
+        "group": entry.pw_gid,
+        "extra_groups": [],
+        "preexec_fn": _die_with_parent,
+        "env": {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": entry.pw_dir, "LANG": "C.UTF-8"},
+    }
+
+
+def _die_with_parent() -> None:
+    # Runs in the child after its user changed (a change of user clears the setting): if
+    # the evaluator is killed (its time limit), the submission dies with it.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def read_submission(path: Path | None = None, *, limit: int = _MAX_FILE) -> bytes:
+    """Read a file submission with the agent's permissions.
+
+    Raises:
+        Invalid: If the agent could not read it, it is not a regular file, or it is too big.
+    """
+    path = path or submission()
+    reader = (
+        "import os, stat, sys\n"
+        "p = sys.argv[1]\n"
+        "if not stat.S_ISREG(os.stat(p).st_mode): sys.exit(f'{p} is not a regular file')\n"
+        "sys.stdout.buffer.write(open(p, 'rb').read(int(sys.argv[2]) + 1))\n"
+    )
+    kwargs = _as_agent()
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", reader, str(path), str(limit)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        cwd=str(workspace()),
+        **kwargs,
+    )
+    if done.returncode != 0:
+        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise Invalid(f"cannot read {path.name}: {' '.join(last) or 'it is not readable'}")
+    if len(done.stdout) > limit:
+        raise Invalid(f"{path.name} is larger than {limit} bytes")
+    output: bytes = done.stdout
+    return output
+
+
+class Player:
+    """The submission's code in a process of its own, as the agent's user.
+
+    ``call(function, *args)`` calls a function of the submission's module and returns its
+    JSON result. The submission's own output goes to a capped log (shown when it fails),
+    never into the protocol. Use as a context manager: the process is killed on exit.
+    """
+
+    def __init__(self, path: Path | None = None, *, start_timeout: float = 60.0) -> None:
+        """Start the submission at ``path`` (default: the submission artefact).
+
+        Raises:
+            Invalid: If the module cannot be loaded within ``start_timeout`` seconds.
+        """
+        path = path or submission()
+        self._name = path.name
+        self._stderr: deque[str] = deque(maxlen=40)
+        self._buffer = b""
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-c", _PLAYER_SOURCE, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=str(workspace()),
+            start_new_session=True,
+            **_as_agent(),
+        )
+        assert self._process.stdout and self._process.stderr
+        os.set_blocking(self._process.stdout.fileno(), False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._process.stdout, selectors.EVENT_READ)
+        threading.Thread(target=self._drain, args=(self._process.stderr,), daemon=True).start()
+        self._answer(start_timeout, f"loading {self._name}")
+
+    def call(self, function: str, *args: Any, timeout: float = 10.0) -> Any:
+        """Call ``function(*args)`` in the submission and return its result.
+
+        Raises:
+            Invalid: If the function is missing, raises, answers other than JSON, or takes
+                over ``timeout`` seconds.
+        """
+        return self._exchange({"call": function, "args": args}, timeout, f"{function}()")
+
+    def map(self, function: str, batch: list[list[Any]], *, timeout: float = 10.0) -> list[Any]:
+        """Call ``function(*args)`` for each ``args`` of ``batch``, in one exchange.
+
+        Raises:
+            Invalid: As for ``call``, for any of the calls; ``timeout`` covers them all.
+        """
+        answer = self._exchange({"call": function, "batch": batch}, timeout, f"{function}()")
+        if not isinstance(answer, list) or len(answer) != len(batch):
+            self._fail(f"{function}() gave an answer that is not one")
+        return answer
+
+    def _exchange(self, request: dict[str, Any], timeout: float, what: str) -> Any:
+        assert self._process.stdin
+        try:
+            self._process.stdin.write(json.dumps(request).encode() + b"\n")
+            self._process.stdin.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self._fail(f"{self._name} exited before {what}")
+        return self._answer(timeout, what)
+
+    def _answer(self, timeout: float, what: str) -> Any:
+        line = self._read_line(timeout, what)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            self._fail(f"{what} gave an answer that is not JSON")
+        if not isinstance(message, dict) or not ({"ok", "error"} & message.keys()):
+            self._fail(f"{what} gave an answer that is not one")
+        if "error" in message:
+            self._fail(f"{what} failed: {message['error']}")
+        return message["ok"]
+
+    def _read_line(self, timeout: float, what: str) -> bytes:
+        deadline = time.monotonic() + timeout
+        assert self._process.stdout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._selector.select(left):
+                self._fail(f"{what} took over {timeout:g} s")
+            chunk = os.read(self._process.stdout.fileno(), 1 << 20)
+            if not chunk:
+                self._process.wait()
+                self._fail(f"{self._name} exited (code {self._process.returncode}) during {what}")
+            self._buffer += chunk
+            if len(self._buffer) > _MAX_LINE:
+                self._fail(f"{what} answered with over {_MAX_LINE} bytes")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _fail(self, reason: str) -> NoReturn:
+        self.close()
+        time.sleep(0.05)  # the last words on stderr
+        said = "".join(self._stderr).strip()[-_STDERR_KEPT:]
+        raise Invalid(f"{reason}" + (f"\nits output ended with:\n{said}" if said else ""))
+
+    def _drain(self, stream: IO[bytes]) -> None:
+        for line in iter(stream.readline, b""):
+            self._stderr.append(line.decode(errors="replace")[-_STDERR_KEPT:])
+
+    def close(self) -> None:
+        """Kill the submission's process and everything it started."""
+        with contextlib.suppress(ProcessLookupError):  # it, and all it started, had ended
+            os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+
+    def __enter__(self) -> Player:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
