@@ -51,6 +51,11 @@ def test_container_settings_isolate_the_agent() -> None:
     assert host["NanoCpus"] == 1_500_000_000
     assert host["PidsLimit"] > 0
     assert host["CapDrop"] == ["ALL"]
+    assert host["CapAdd"] == [
+        "SETUID",
+        "SETGID",
+        "KILL",
+    ]  # root's, to run and stop the agent's code
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["CpusetCpus"] == "1,3"
     assert "DeviceRequests" not in host
@@ -88,7 +93,8 @@ async def docker_sandbox(sandbox_image: str) -> AsyncIterator[DockerSandbox]:
 async def test_the_agent_is_unprivileged_and_offline(docker_sandbox: DockerSandbox) -> None:
     result = await docker_sandbox.exec(
         "id -un; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; "
-        "ls /sys/class/net; cat /var/lib/researchgym 2>&1; ls /var/lib/researchgym 2>&1",
+        "ls /sys/class/net; grep -E 'CapPrm|CapAmb' /proc/self/status; "
+        "cat /var/lib/researchgym 2>&1; ls /var/lib/researchgym 2>&1",
         timeout=10,
     )
     lines = result.output.splitlines()
@@ -96,6 +102,11 @@ async def test_the_agent_is_unprivileged_and_offline(docker_sandbox: DockerSandb
     assert lines[1].split() == ["CapEff:", "0000000000000000"]
     assert lines[2].split() == ["NoNewPrivs:", "1"]
     assert lines[3] == "lo"  # no network but loopback
+    # root keeps a few capabilities (container_config); the agent gets none of them
+    assert [line.split() for line in lines[4:6]] == [
+        ["CapPrm:", "0000000000000000"],
+        ["CapAmb:", "0000000000000000"],
+    ]
     assert "Permission denied" in lines[-1]
 
 

@@ -1,0 +1,160 @@
+"""rgym_eval, the trusted side of an evaluation: the agent's code in a process of its own.
+
+Every test runs on every backend (tests/sandboxes/backends.py). Docker runs the agent's code
+as ``agent`` and the evaluator as root; a local sandbox runs both as the current user and
+isolates nothing, which the tests show where it matters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from researchgym.sandboxes import DockerSandbox, Sandbox
+from researchgym.tasks import Task, evaluate
+from tests.sandboxes.backends import any_sandbox, parametrize_backends
+from tests.tasks.test_evaluator import load
+from tests.tasks.test_loader import make_task
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["any_sandbox"]  # the fixture, imported for its tests
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)
+
+
+async def program_task(root: Path, evaluator: str, *, timeout: float = 30) -> Task:
+    """A task whose submission is the program answer.py, and whose evaluator is given."""
+    make_task(
+        root,
+        lambda s: s.update(
+            submission={"kind": "program", "path": "answer.py"},
+            evaluation={"command": ["python3", "evaluate.py"], "timeout": timeout},
+        ),
+    )
+    (root / "eval" / "evaluate.py").write_text(
+        f"import os, rgym_eval\n\ndef evaluate():\n{evaluator}\n\nrgym_eval.main(evaluate)\n"
+    )
+    return await load(root)
+
+
+async def test_calls_and_batches_reach_the_submission(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    task = await program_task(
+        tmp_path / "t",
+        "    with rgym_eval.Player() as player:\n"
+        "        one = player.call('add', 40, 2)\n"
+        "        many = player.map('add', [[1, 2], [3, 4]])\n"
+        "    return {'Score': one, 'Batch': sum(many)}",
+    )
+    # what it prints, at import and in a call, goes to its log, never into the protocol
+    await any_sandbox.write_file(
+        "answer.py",
+        b"print('{\"ok\": 1000}')\n"
+        b"def add(a, b):\n    print('{\"Score\": 1e9}')\n    return a + b\n",
+    )
+    result = await evaluate(task, any_sandbox)
+    assert result.metrics == {"Score": 42.0, "Batch": 10.0}
+
+
+@pytest.mark.parametrize(
+    ("submission", "reason"),
+    [
+        ("def other(): pass", "add() failed: it defines no function add"),
+        ("def add(a, b): raise ValueError('nope')", "add() failed: ValueError: nope"),
+        ("def add(a, b): return {1, 2}", "add() failed: TypeError: set is not a JSON value"),
+        ("def add(a, b): return float('nan')", "add() failed: ValueError: Out of range float"),
+        ("import os\ndef add(a, b): os._exit(0)", "answer.py exited (code 0) during add()"),
+        ("import time\ndef add(a, b): time.sleep(30)", "add() took over 1 s"),
+        ("import no_such_module", "loading answer.py failed: the module does not load: "),
+        ("def add(a, b):\n  return a +", "loading answer.py failed: the module does not load: "),
+    ],
+)
+async def test_a_failing_submission_is_invalid_and_says_why(
+    any_sandbox: Sandbox, tmp_path: Path, submission: str, reason: str
+) -> None:
+    task = await program_task(
+        tmp_path / "t",
+        "    with rgym_eval.Player() as player:\n"
+        "        return {'Score': player.call('add', 1, 2, timeout=1)}",
+    )
+    await any_sandbox.write_file("answer.py", submission.encode())
+    result = await evaluate(task, any_sandbox)
+    assert result.status == "evaluation_format_error"
+    assert result.error is not None
+    assert result.error.startswith(f"invalid submission: {reason}")
+
+
+async def test_the_submission_runs_as_the_agent_and_cannot_read_the_evaluator(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    task = await program_task(
+        tmp_path / "t",
+        "    with rgym_eval.Player() as player:\n"
+        "        uid = player.call('uid')\n"
+        "        peeked = player.call('peek', os.path.abspath('evaluate.py'))\n"
+        "    return {'Score': uid, 'Peeked': peeked}",
+    )
+    await any_sandbox.write_file(
+        "answer.py",
+        b"import os\n"
+        b"def uid():\n    return os.getuid()\n"
+        b"def peek(path):\n"
+        b"    try:\n        return len(open(path).read())\n"
+        b"    except OSError:\n        return -1\n",
+    )
+    result = await evaluate(task, any_sandbox)
+    shell_uid = int((await any_sandbox.exec("id -u", timeout=10)).output)
+    assert result.metrics["Score"] == shell_uid  # the agent's user, not the evaluator's
+    if isinstance(any_sandbox, DockerSandbox):
+        assert result.metrics["Peeked"] == -1
+    else:  # a local sandbox isolates nothing
+        assert result.metrics["Peeked"] > 0
+
+
+async def test_the_evaluators_time_limit_kills_the_submission(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    task = await program_task(
+        tmp_path / "t",
+        "    with rgym_eval.Player() as player:\n"
+        "        return {'Score': player.call('spin', timeout=60)}",
+        timeout=2,
+    )
+    await any_sandbox.write_file("answer.py", b"def spin():\n    while True:\n        pass\n")
+    result = await evaluate(task, any_sandbox)
+    assert (result.status, result.error) == (
+        "evaluation_format_error",
+        "the evaluation took over 2 s",
+    )
+    spinning = await any_sandbox.run(["pgrep", "-f", "rgym_player|answer.py"], timeout=10)
+    assert spinning.output == ""  # it died with the evaluator
+
+
+async def test_file_submissions_are_read_with_the_agents_permissions(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    task = await program_task(
+        tmp_path / "t", "    return {'Score': len(rgym_eval.read_submission())}"
+    )
+    await any_sandbox.write_file("answer.py", b"12345")
+    assert (await evaluate(task, any_sandbox)).score == 5
+    # a link to a file only the trusted user may read
+    secret = f"{any_sandbox.private_dir}/secret"
+    await any_sandbox.run(["sh", "-c", f"echo hidden > {secret}; chmod 600 {secret}"], timeout=10)
+    await any_sandbox.exec(f"ln -sf {secret} answer.py", timeout=10)
+    result = await evaluate(task, any_sandbox)
+    if isinstance(any_sandbox, DockerSandbox):
+        assert result.status == "evaluation_format_error"
+        assert result.error == "invalid submission: cannot read answer.py: " + (
+            f"PermissionError: [Errno 13] Permission denied: '{any_sandbox.workdir}/answer.py'"
+        )
+    else:
+        assert result.score == len("hidden\n")
+    await any_sandbox.exec("rm answer.py; mkfifo answer.py", timeout=10)
+    result = await evaluate(task, any_sandbox)
+    assert result.error is not None
+    assert result.error.endswith("answer.py is not a regular file")
