@@ -58,7 +58,7 @@ __all__ = [
 _PLAYER_SOURCE = (Path(__file__).parent / "rgym_player.py").read_text()
 _MAX_LINE = 64 * 1024 * 1024
 """Bytes one answer of the submission may take."""
-_MAX_FILE = 256 * 1024 * 1024
+_MAX_FILE = 64 * 1024 * 1024
 """Bytes a file submission may take."""
 _STDERR_KEPT = 2000
 """Characters of the submission's own output quoted when it fails."""
@@ -136,9 +136,12 @@ def read_submission(path: Path | None = None, *, limit: int = _MAX_FILE) -> byte
     path = path or submission()
     reader = (
         "import os, stat, sys\n"
-        "p = sys.argv[1]\n"
-        "if not stat.S_ISREG(os.stat(p).st_mode): sys.exit(f'{p} is not a regular file')\n"
-        "sys.stdout.buffer.write(open(p, 'rb').read(int(sys.argv[2]) + 1))\n"
+        "p, limit = sys.argv[1], int(sys.argv[2])\n"
+        "f = open(p, 'rb', opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))\n"
+        "info = os.fstat(f.fileno())\n"
+        "if not stat.S_ISREG(info.st_mode): sys.exit(f'{p} is not a regular file')\n"
+        "if info.st_size > limit: sys.exit(f'{p} is larger than {limit} bytes')\n"
+        "sys.stdout.buffer.write(f.read(limit + 1))\n"
     )
     kwargs = _as_agent()
     done = subprocess.run(
