@@ -1,0 +1,58 @@
+"""Evaluator of the iterated Battle of the Sexes: plays row_strategy against a fixed
+stochastic column player over many seeded games and writes the mean row payoff per round.
+
+The strategy runs in its own process as the agent (rgym_eval.Player); all games advance one
+round at a time, each round one batch of calls, and every move is checked here.
+"""
+
+import random
+
+import rgym_eval
+
+ROUNDS = 10
+GAMES = 10_000
+SEED = 20261127
+# PAYOFF[(row_move, column_move)] = (row payoff, column payoff); any other pair pays (0, 0).
+PAYOFF = {(0, 0): (2, 1), (1, 1): (1, 2)}
+
+
+def column_strategy(history, rng):
+    """A follower with a sense of fairness.
+
+    It opens with its own preference (1) more often than not. Then it keeps score of the
+    coordinated rounds: once the row player has had its favourite outcome (0, 0) three times
+    more than the column its own (1, 1), it insists on 1; while the row player is behind, it
+    returns the favour with 0. Otherwise it follows the row player's last move, with noise.
+    """
+    if not history:
+        return 1 if rng.random() < 0.6 else 0
+    lead = sum(1 for row, column in history if row == column == 0) - sum(
+        1 for row, column in history if row == column == 1
+    )
+    if lead >= 3:
+        return 1 if rng.random() < 0.9 else 0
+    if lead <= -1:
+        return 0 if rng.random() < 0.9 else 1
+    if rng.random() < 0.8:
+        return history[-1][0]
+    return rng.randint(0, 1)
+
+
+def evaluate():
+    rng = random.Random(SEED)
+    histories = [[] for _ in range(GAMES)]
+    total = 0
+    with rgym_eval.Player() as player:
+        for _ in range(ROUNDS):
+            moves = player.map("row_strategy", [[h] for h in histories], timeout=60)
+            for history, row in zip(histories, moves):
+                if not isinstance(row, int) or isinstance(row, bool) or row not in (0, 1):
+                    raise rgym_eval.Invalid(f"row_strategy returned {row!r}; it must be 0 or 1")
+                column = column_strategy(history, rng)
+                total += PAYOFF.get((row, column), (0, 0))[0]
+                history.append((row, column))
+    return {"Score": total / (GAMES * ROUNDS)}
+
+
+if __name__ == "__main__":
+    rgym_eval.main(evaluate)

@@ -1,0 +1,107 @@
+"""Evaluator of the iterated Colonel Blotto game: plays row_strategy against a fixed
+stochastic column player over many seeded games and writes the mean row payoff per round.
+
+The strategy runs in its own process as the agent (rgym_eval.Player); all games advance one
+round at a time, each round one batch of calls, and every allocation is checked here.
+"""
+
+import random
+
+import rgym_eval
+
+BATTLEFIELDS = 6
+SOLDIERS = 120
+ROUNDS = 10
+GAMES = 2_000
+SEED = 20261128
+COUNTER = 0.3  # how often the column player counters the row player's last allocation
+CONCENTRATE = 0.3  # how often (otherwise) it concentrates on 3 or 4 battlefields
+
+
+def column_allocation(history, rng):
+    """A mix of three styles: a counter to the row player's last allocation, a concentrated
+    push on a few battlefields, or a uniformly random split."""
+    if history and rng.random() < COUNTER:
+        return counter(history[-1][0], rng)
+    if rng.random() < CONCENTRATE:
+        return concentrated(rng)
+    return uniform_split(rng)
+
+
+def counter(last, rng):
+    """Beat the row player's last allocation on its four weakest battlefields by one
+    soldier each, and split the rest evenly over the other two."""
+    order = sorted(range(BATTLEFIELDS), key=lambda i: (last[i], rng.random()))
+    allocation = [0] * BATTLEFIELDS
+    for i in order[:4]:
+        allocation[i] = last[i] + 1
+    rest = SOLDIERS - sum(allocation)  # >= 36: the four weakest hold at most 80
+    allocation[order[4]] = rest // 2
+    allocation[order[5]] = rest - rest // 2
+    return allocation
+
+
+def concentrated(rng):
+    """Nearly even amounts on 3 or 4 random battlefields, nothing elsewhere."""
+    k = rng.choice((3, 4))
+    parts = [SOLDIERS // k] * k
+    for _ in range(10):
+        i, j = rng.sample(range(k), 2)
+        shift = rng.randint(0, 5)
+        if parts[i] >= shift:
+            parts[i] -= shift
+            parts[j] += shift
+    allocation = [0] * BATTLEFIELDS
+    for field, part in zip(rng.sample(range(BATTLEFIELDS), k), parts):
+        allocation[field] = part
+    return allocation
+
+
+def uniform_split(rng):
+    """A split drawn uniformly from all allocations of the soldiers."""
+    cuts = sorted(rng.randint(0, SOLDIERS) for _ in range(BATTLEFIELDS - 1))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, SOLDIERS])]
+
+
+def check(allocation):
+    """Raise Invalid unless ``allocation`` is a valid one."""
+    if not isinstance(allocation, list) or len(allocation) != BATTLEFIELDS:
+        raise rgym_eval.Invalid(
+            f"row_strategy returned {allocation!r}; it must be a list of {BATTLEFIELDS} ints"
+        )
+    for soldiers in allocation:
+        if not isinstance(soldiers, int) or isinstance(soldiers, bool) or soldiers < 0:
+            raise rgym_eval.Invalid(
+                f"row_strategy returned {allocation!r}; each entry must be an int >= 0"
+            )
+    if sum(allocation) != SOLDIERS:
+        raise rgym_eval.Invalid(
+            f"row_strategy returned {allocation!r}, which sums to {sum(allocation)}; "
+            f"it must sum to {SOLDIERS}"
+        )
+
+
+def payoff(row, column):
+    """+1 if the row player wins more battlefields, -1 if fewer, 0 if as many."""
+    won = sum(r > c for r, c in zip(row, column))
+    lost = sum(r < c for r, c in zip(row, column))
+    return (won > lost) - (won < lost)
+
+
+def evaluate():
+    rng = random.Random(SEED)
+    histories = [[] for _ in range(GAMES)]
+    total = 0
+    with rgym_eval.Player() as player:
+        for _ in range(ROUNDS):
+            allocations = player.map("row_strategy", [[h] for h in histories], timeout=60)
+            for history, row in zip(histories, allocations):
+                check(row)
+                column = column_allocation(history, rng)
+                total += payoff(row, column)
+                history.append([row, column])
+    return {"Score": total / (GAMES * ROUNDS)}
+
+
+if __name__ == "__main__":
+    rgym_eval.main(evaluate)
