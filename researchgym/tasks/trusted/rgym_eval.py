@@ -137,11 +137,11 @@ def read_submission(path: Path | None = None, *, limit: int = _MAX_FILE) -> byte
     reader = (
         "import os, stat, sys\n"
         "p, limit = sys.argv[1], int(sys.argv[2])\n"
-        "f = open(p, 'rb', opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))\n"
-        "info = os.fstat(f.fileno())\n"
+        "fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)\n"  # a pipe must not block it
+        "info = os.fstat(fd)\n"
         "if not stat.S_ISREG(info.st_mode): sys.exit(f'{p} is not a regular file')\n"
         "if info.st_size > limit: sys.exit(f'{p} is larger than {limit} bytes')\n"
-        "sys.stdout.buffer.write(f.read(limit + 1))\n"
+        "sys.stdout.buffer.write(os.fdopen(fd, 'rb').read(limit + 1))\n"
     )
     kwargs = _as_agent()
     done = subprocess.run(
