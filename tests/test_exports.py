@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"errors"},
     "config": {"errors", "tasks"},
     "errors": set(),
-    "cli": {"engine", "sandboxes", "storage", "config", "errors"},
+    "cli": {"engine", "sandboxes", "storage", "tasks", "config", "errors"},
     "__main__": {"cli"},
 }
 """For each part of the package, the other parts it may import ("" is the package root)."""

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
@@ -25,13 +25,12 @@ from researchgym.engine.recorder import now_us
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
 from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR
 from researchgym.errors import SandboxError
-from researchgym.sandboxes import SandboxSpec
 
 if TYPE_CHECKING:
     from researchgym.config import AgentConfig, Limits
     from researchgym.engine.bus import Bus
     from researchgym.engine.recorder import Recorder
-    from researchgym.sandboxes import SandboxProvider
+    from researchgym.sandboxes import SandboxProvider, SandboxSpec
     from researchgym.tasks import Task
 
 __all__ = ["EpisodeOutcome", "EpisodePlan", "RunContext", "run_episode"]
@@ -73,14 +72,13 @@ class RunContext:
 
     def sandbox_spec(self, task: Task) -> SandboxSpec:
         """What an episode of ``task`` asks of its sandbox."""
-        resources, chosen = task.spec.resources, self.sandbox
-        return SandboxSpec(
-            cpus=resources.cpus if chosen.cpus is None else chosen.cpus,
-            memory=resources.memory if chosen.memory is None else chosen.memory,
-            gpus=resources.gpus if chosen.gpus is None else chosen.gpus,
-            network=resources.network,
+        asked, chosen = task.sandbox_spec(), self.sandbox
+        return replace(
+            asked,
+            cpus=asked.cpus if chosen.cpus is None else chosen.cpus,
+            memory=asked.memory if chosen.memory is None else chosen.memory,
+            gpus=asked.gpus if chosen.gpus is None else chosen.gpus,
             pids=chosen.pids,
-            data=task.data_dir if task.has_data else None,
         )
 
 
@@ -118,7 +116,7 @@ async def _play(plan: EpisodePlan, run: RunContext) -> Ending:
     recorder = run.recorder
     spec = run.sandbox_spec(plan.task)
     async with await run.sandboxes.open(spec, name=f"rgym-{plan.episode_id}") as box:
-        await box.upload(plan.task.workspace_dir, str(box.workdir))
+        await plan.task.lay_out(box)
         ep = plan.episode_id
         async with (
             run.bus.endpoint("tools", episode_id=ep) as tools,

@@ -5,15 +5,29 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from researchgym.errors import TaskSpecError, UnknownComponentError
-from researchgym.tasks.spec import TaskSpec
+from researchgym.sandboxes import SandboxSpec
+from researchgym.tasks.spec import Evaluation, TaskSpec
 
-__all__ = ["BUILTIN_DIR", "Task", "builtin_task_ids", "load_task", "resolve_task"]
+if TYPE_CHECKING:
+    from researchgym.sandboxes import Sandbox
+
+__all__ = [
+    "BUILTIN_DIR",
+    "Task",
+    "builtin_task_ids",
+    "folder_errors",
+    "load_task",
+    "model_errors",
+    "read_spec_file",
+    "resolve_task",
+    "spec_errors",
+]
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 """Where the built-in tasks live: one folder per task, named by its id."""
@@ -42,6 +56,30 @@ class Task:
     def eval_dir(self) -> Path:
         """The evaluator, never shown to the agent."""
         return self.root / "eval"
+
+    def sandbox_spec(self) -> SandboxSpec:
+        """What an episode of this task asks of its sandbox.
+
+        Its resources, and its ``data/`` (read-only at ``workdir/data``) where it has one.
+        """
+        resources = self.spec.resources
+        return SandboxSpec(
+            cpus=resources.cpus,
+            memory=resources.memory,
+            gpus=resources.gpus,
+            network=resources.network,
+            data=self.data_dir if self.has_data else None,
+        )
+
+    async def lay_out(self, sandbox: Sandbox) -> None:
+        """Lay the task out in ``sandbox`` (opened with ``sandbox_spec()``) as an episode starts.
+
+        ``workspace/`` is copied into the workdir; ``eval/`` stays out.
+
+        Raises:
+            SandboxError: If the sandbox fails.
+        """
+        await sandbox.upload(self.workspace_dir, str(sandbox.workdir))
 
 
 def builtin_task_ids() -> list[str]:
@@ -72,16 +110,37 @@ def load_task(root: Path) -> Task:
             mistyped key, or a required folder is missing.
     """
     spec_file = root / "task.yaml"
-    spec = _parse_spec(spec_file, _read_yaml(spec_file))
-    for folder in ("workspace", "eval"):
-        if not (root / folder).is_dir():
-            raise TaskSpecError(root / folder, f"the task has no {folder}/ folder; create it")
-    for script in _scripts(spec.evaluation.command):
-        if not (root / "eval" / script).is_file():
-            raise TaskSpecError(
-                spec_file, f"eval/{script} does not exist", key="evaluation.command"
-            )
+    data = read_spec_file(spec_file)
+    problems = spec_errors(spec_file, data)
+    if problems:
+        raise problems[0]
+    spec = TaskSpec.model_validate(data)
+    problems = folder_errors(root, spec.evaluation)
+    if problems:
+        raise problems[0]
     return Task(spec=spec, root=root, has_data=(root / "data").is_dir())
+
+
+def folder_errors(root: Path, evaluation: Evaluation | None) -> list[TaskSpecError]:
+    """What is missing from the task folder ``root`` (empty if nothing).
+
+    Its ``workspace/`` and ``eval/``, and the scripts of eval/ that the ``evaluation``
+    command names.
+    """
+    problems = [
+        TaskSpecError(root / folder, f"the task has no {folder}/ folder; create it")
+        for folder in ("workspace", "eval")
+        if not (root / folder).is_dir()
+    ]
+    if evaluation is not None and (root / "eval").is_dir():
+        problems += [
+            TaskSpecError(
+                root / "task.yaml", f"eval/{script} does not exist", key="evaluation.command"
+            )
+            for script in _scripts(evaluation.command)
+            if not (root / "eval" / script).is_file()
+        ]
+    return problems
 
 
 def _scripts(command: list[str]) -> list[str]:
@@ -89,7 +148,12 @@ def _scripts(command: list[str]) -> list[str]:
     return [arg for arg in command if Path(arg).suffix in (".py", ".sh") and "/" not in arg[:1]]
 
 
-def _read_yaml(spec_file: Path) -> dict[str, Any]:
+def read_spec_file(spec_file: Path) -> dict[str, Any]:
+    """Read a task.yaml as a mapping (not yet checked against ``TaskSpec``).
+
+    Raises:
+        TaskSpecError: If it is missing, unreadable, not YAML, or not a mapping.
+    """
     try:
         data = yaml.safe_load(spec_file.read_text())
     except FileNotFoundError:
@@ -103,25 +167,49 @@ def _read_yaml(spec_file: Path) -> dict[str, Any]:
     return data
 
 
-def _parse_spec(spec_file: Path, data: dict[str, Any]) -> TaskSpec:
+def spec_errors(spec_file: Path, data: dict[str, Any]) -> list[TaskSpecError]:
+    """Every way ``data``, read from ``spec_file``, fails ``TaskSpec`` (empty if none)."""
+    return model_errors(spec_file, data, TaskSpec)
+
+
+def model_errors(path: Path, data: dict[str, Any], model: type[BaseModel]) -> list[TaskSpecError]:
+    """Every way ``data``, read from the file ``path``, fails ``model`` (empty if none).
+
+    Unknown keys come first. A mistyped key also makes the right key missing: the typo's
+    hint explains both, so that missing key is not reported again.
+    """
     try:
-        return TaskSpec.model_validate(data)
+        model.model_validate(data)
     except ValidationError as e:
-        # A mistyped key also makes the right key missing: report the typo, it explains both.
-        error = next((x for x in e.errors() if x["type"] == "extra_forbidden"), e.errors()[0])
-        key = ".".join(str(part) for part in error["loc"])
-        raise TaskSpecError(spec_file, _explain(error, TaskSpec), key=key) from e
+        errors = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
+        meant = {
+            (*x["loc"][:-1], _meant(x, model)) for x in errors if x["type"] == "extra_forbidden"
+        }
+        return [
+            TaskSpecError(path, _explain(x, model), key=".".join(map(str, x["loc"])))
+            for x in errors
+            if not (x["type"] == "missing" and tuple(x["loc"]) in meant)
+        ]
+    return []
 
 
 def _explain(error: Any, model: type[BaseModel]) -> str:
     if error["type"] == "missing":
         return "is missing"
     if error["type"] == "extra_forbidden":
-        known = _known_keys(model, error["loc"][:-1])
-        close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        close = _meant(error, model)
+        known = ", ".join(_known_keys(model, error["loc"][:-1]))
+        hint = f"did you mean '{close}'?" if close else f"known keys: {known}"
         return f"is not a known key ({hint})"
     return f"{error['msg']} (found {error['input']!r})"
+
+
+def _meant(error: Any, model: type[BaseModel]) -> str | None:
+    """The known key an unknown key was probably meant to be (None if none is close)."""
+    close = difflib.get_close_matches(
+        str(error["loc"][-1]), _known_keys(model, error["loc"][:-1]), n=1
+    )
+    return close[0] if close else None
 
 
 def _known_keys(model: type[BaseModel], parents: tuple[Any, ...]) -> list[str]:

@@ -12,6 +12,8 @@ Standard library only, and no imports from the evaluator's side: the agent's use
 read it.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys
