@@ -145,3 +145,16 @@ async def test_files_cannot_cheat(task_id: str, sandboxes: Callable[[Task], Any]
         await sandbox.exec(f"rm -f {path}; mkfifo {path}", timeout=10)
         result = await evaluate(task, sandbox)
         assert result.error is not None and result.error.endswith("is not a regular file")
+
+
+async def test_the_image_holds_no_copy_of_a_hidden_test_set(
+    sandboxes: Callable[[Task], Any],
+) -> None:
+    """scikit-learn's bundled diabetes and digits sets would give the tabular tasks away."""
+    async with await sandboxes(TASKS["digits_classification"]) as sandbox:
+        for loader in ("load_digits", "load_diabetes"):
+            tried = await sandbox.exec(
+                f"python3 -c 'from sklearn import datasets; datasets.{loader}()'", timeout=60
+            )
+            assert tried.exit_code == 1
+            assert "FileNotFoundError" in tried.output
