@@ -16,7 +16,7 @@ from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
 from researchgym.engine.recorder import now_us
 from researchgym.engine.status import exit_status
 from researchgym.errors import SandboxError, UndeliverableError
-from researchgym.tasks import EvaluationResult, evaluate
+from researchgym.tasks import EvaluationMode, EvaluationResult, evaluate
 from researchgym.tools import ToolContext, ToolResult, Viewer, find_tool
 
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ class EvaluatorService:
         task_status.started()
         async for envelope in self._endpoint:
             request: EvaluateRequest = envelope.payload
-            result = await evaluate(self._task, self._sandbox)
+            mode: EvaluationMode = "validate" if request.kind == "validate" else "submit"
+            result = await evaluate(self._task, self._sandbox, mode=mode)
             await self._recorder.score(
                 envelope.episode_id,
                 task=self._task.spec,

@@ -17,7 +17,12 @@ trusted/       rgym_eval: what evaluators import to run the agent's code at arm'
 from __future__ import annotations
 
 from researchgym.tasks.catalog import TaskEntry, TaskFiles, builtin_tasks, task_files
-from researchgym.tasks.evaluator import EvaluationResult, EvaluationStatus, evaluate
+from researchgym.tasks.evaluator import (
+    EvaluationMode,
+    EvaluationResult,
+    EvaluationStatus,
+    evaluate,
+)
 from researchgym.tasks.loader import BUILTIN_DIR, Task, builtin_task_ids, load_task, resolve_task
 from researchgym.tasks.mlgym import (
     ImportedTask,
@@ -45,6 +50,7 @@ __all__ = [
     "Baseline",
     "Direction",
     "Evaluation",
+    "EvaluationMode",
     "EvaluationResult",
     "EvaluationStatus",
     "ImportFailure",

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from researchgym.sandboxes import Sandbox
     from researchgym.tasks.loader import Task
 
-__all__ = ["EvaluationResult", "EvaluationStatus", "evaluate"]
+__all__ = ["EvaluationMode", "EvaluationResult", "EvaluationStatus", "evaluate"]
+
+EvaluationMode = Literal["validate", "submit"]
+"""validate: the evaluator scores on its validation inputs (seeds, instances, hidden
+labels) which the episode may see many times; submit: on its final inputs, which it sees
+once, when the episode ends. An agent whose code records what it is shown in one
+evaluation learns nothing of the final one."""
 
 EvaluationStatus = Literal["scored", "submission_not_found", "evaluation_format_error"]
 """scored: metrics were read; the others: why there is no score."""
@@ -51,8 +57,10 @@ class EvaluationResult(NamedTuple):
     """Why there is no score, in words the agent can act on."""
 
 
-async def evaluate(task: Task, sandbox: Sandbox) -> EvaluationResult:
-    """Evaluate the current artefact of ``task`` in ``sandbox``.
+async def evaluate(
+    task: Task, sandbox: Sandbox, *, mode: EvaluationMode = "submit"
+) -> EvaluationResult:
+    """Evaluate the current artefact of ``task`` in ``sandbox``, in ``mode`` (``$RGYM_MODE``).
 
     Raises:
         SandboxError: If the sandbox itself fails (not the submission).
@@ -67,20 +75,21 @@ async def evaluate(task: Task, sandbox: Sandbox) -> EvaluationResult:
     try:
         await sandbox.upload(task.eval_dir, scratch)
         await sandbox.upload(TRUSTED_DIR, f"{scratch}/.rgym")
-        return await _run_evaluator(task, sandbox, scratch, submission)
+        return await _run_evaluator(task, sandbox, scratch, submission, mode)
     finally:
         with anyio.CancelScope(shield=True):
             await sandbox.remove(scratch)
 
 
 async def _run_evaluator(
-    task: Task, sandbox: Sandbox, scratch: str, submission: str
+    task: Task, sandbox: Sandbox, scratch: str, submission: str, mode: EvaluationMode
 ) -> EvaluationResult:
     result_file = f"{scratch}/result.json"
     env = {
         "RGYM_WORKSPACE": str(sandbox.workdir),
         "RGYM_SUBMISSION": submission,
         "RGYM_RESULT": result_file,
+        "RGYM_MODE": mode,
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONPATH": f"{scratch}/.rgym",
     }

@@ -19,8 +19,9 @@ class Validate(Command):
     name = "validate"
     signature = "validate"
     doc = (
-        "Score your current submission artefact on the validation setup and show the score "
-        "beside the baseline's. The episode goes on; use it to check your progress."
+        "Score your current submission artefact on the validation setup (inputs other than "
+        "the final evaluation's) and show the score beside the baseline's. The episode goes "
+        "on; use it to check your progress."
     )
     action = ActionClass.VALIDATE
 

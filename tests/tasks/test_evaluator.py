@@ -120,3 +120,18 @@ async def test_evaluator_ignores_the_agent_shell_state(
     # the agent's shell defines a fake python3 and moves away; evaluation must not care
     await sandbox.exec("python3() { echo fake; }; export -f python3; cd /", timeout=10)
     assert (await evaluate(task, sandbox)).score == 3.0
+
+
+async def test_the_evaluator_is_told_whether_it_validates_or_submits(
+    tmp_path: Path, sandbox: LocalSandbox
+) -> None:
+    task = await load(
+        tmp_path / "toy",
+        "import json, os\n"
+        "score = {'validate': 1, 'submit': 2}[os.environ['RGYM_MODE']]\n"
+        "json.dump({'Score': score}, open(os.environ['RGYM_RESULT'], 'w'))\n",
+    )
+    await sandbox.write_file("answer.txt", b"1")
+    assert (await evaluate(task, sandbox, mode="validate")).score == 1
+    assert (await evaluate(task, sandbox, mode="submit")).score == 2
+    assert (await evaluate(task, sandbox)).score == 2  # the final evaluation by default

@@ -17,6 +17,7 @@ The result is written with ``write_result``. Environment (set by researchgym)::
     RGYM_WORKSPACE   the agent's workspace
     RGYM_SUBMISSION  the artefact's path
     RGYM_RESULT      where the JSON result goes
+    RGYM_MODE        validate or submit (see ``mode``)
     RGYM_AGENT_USER  the user the agent's code runs as (unset: the evaluator's own user)
 
 Standard library only: the evaluator runs on whatever Python the sandbox has.
@@ -49,6 +50,7 @@ __all__ = [
     "Player",
     "agent_user",
     "main",
+    "mode",
     "read_submission",
     "submission",
     "workspace",
@@ -77,6 +79,16 @@ def workspace() -> Path:
 def submission() -> Path:
     """The submission artefact's path."""
     return Path(os.environ["RGYM_SUBMISSION"])
+
+
+def mode() -> str:
+    """``validate`` or ``submit``: which inputs to score on.
+
+    ``validate`` may run many times in an episode, ``submit`` once, at its end. Score each on
+    its own seeds, instances or hidden labels, so that a submission that records what it is
+    shown while validating learns nothing of the final evaluation.
+    """
+    return os.environ.get("RGYM_MODE", "submit")
 
 
 def agent_user() -> str | None:
@@ -228,7 +240,7 @@ class Player:
         line = self._read_line(timeout, what)
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's limit
             self._fail(f"{what} gave an answer that is not JSON")
         if not isinstance(message, dict) or not ({"ok", "error"} & message.keys()):
             self._fail(f"{what} gave an answer that is not one")
@@ -260,7 +272,7 @@ class Player:
         raise Invalid(f"{reason}" + (f"\nits output ended with:\n{said}" if said else ""))
 
     def _drain(self, stream: IO[bytes]) -> None:
-        for line in iter(stream.readline, b""):
+        for line in iter(lambda: stream.readline(_STDERR_KEPT), b""):
             self._stderr.append(line.decode(errors="replace")[-_STDERR_KEPT:])
 
     def close(self) -> None:
