@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import gzip
 import math
+import random
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
@@ -27,10 +28,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-TARGETS = {
-    int(row["id"]): float(row["target"]) for row in read_csv(TASK.eval_dir / "test_labels.csv")
-}
+HIDDEN = read_csv(TASK.eval_dir / "test_labels.csv")
+TARGETS = {int(row["id"]): float(row["target"]) for row in HIDDEN}
 """The hidden test targets, id to target: only a test may read them, to build submissions."""
+SPLIT = {int(row["id"]): row["split"] for row in HIDDEN}
+"""Which half of the test rows each id is in: scored by validate or by submit."""
+SUBMIT = [i for i in TARGETS if SPLIT[i] == "submit"]
+VALIDATE = [i for i in TARGETS if SPLIT[i] == "validate"]
 
 
 def csv_of(predictions: dict[int, float] | None = None, *, extra: str = "") -> bytes:
@@ -55,9 +59,17 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def score(sandbox: LocalSandbox, content: bytes) -> EvaluationResult:
+async def score(
+    sandbox: LocalSandbox, content: bytes, mode: Literal["validate", "submit"] = "submit"
+) -> EvaluationResult:
     await sandbox.write_file("submission.csv", content)
-    return await evaluate(TASK, sandbox)
+    return await evaluate(TASK, sandbox, mode=mode)
+
+
+def spread(ids: list[int]) -> tuple[float, float]:
+    """The mean and standard deviation of the targets of ``ids``."""
+    mean = math.fsum(TARGETS[i] for i in ids) / len(ids)
+    return mean, math.sqrt(math.fsum((TARGETS[i] - mean) ** 2 for i in ids) / len(ids))
 
 
 def test_the_data_hold_no_test_targets() -> None:
@@ -76,11 +88,56 @@ async def test_shipped_baseline_scores_what_task_yaml_says(sandbox: LocalSandbox
         ran = await sandbox.exec(command, timeout=60)
         assert ran.exit_code == 0, ran.output
         assert "validation RMSE: " in ran.output
-    result = await evaluate(TASK, sandbox)
+    result = await evaluate(TASK, sandbox)  # the final evaluation: mode submit
     assert result.status == "scored", result.error
     assert result.score == pytest.approx(TASK.spec.baseline.score, abs=1e-9)
     assert set(result.metrics) == {"RMSE", "R2", "MAE"}
     assert 0.4 < result.metrics["R2"] < 0.6  # a linear fit explains about half the variance
+    validated = await evaluate(TASK, sandbox, mode="validate")  # the other half of the rows
+    assert validated.status == "scored", validated.error
+    assert validated.score is not None and result.score is not None
+    assert abs(validated.score - result.score) > 1
+
+
+def test_validate_and_submit_rows_are_disjoint_halves_of_test_csv() -> None:
+    """Nothing validating shows is a submit row's target: the halves share no row."""
+    test_ids = {int(row["id"]) for row in read_csv(TASK.data_dir / "test.csv")}
+    assert set(SPLIT.values()) == {"validate", "submit"}
+    assert not set(VALIDATE) & set(SUBMIT)
+    assert set(VALIDATE) | set(SUBMIT) == test_ids
+    assert len(VALIDATE) == len(SUBMIT) == 44
+    # drawn as SOURCE.md says, from a random 62-bit seed kept in eval/ only: in each pair of
+    # ids in target order, one validate row and one submit row
+    source = (TASK.eval_dir / "evaluate.py").read_text()
+    found = re.search(r"^SPLIT_SEED = ([0-9_]+)$", source, re.MULTILINE)
+    assert found is not None
+    seed = int(found[1])
+    assert 2**40 < seed < 2**62  # not a date nor a small number
+    assert str(seed) not in "".join(p.read_text() for p in TASK.workspace_dir.rglob("*.py"))
+    rng, drawn = random.Random(seed), dict[int, str]()
+    by_target = sorted(TARGETS, key=lambda i: (TARGETS[i], i))
+    for pair in (sorted(by_target[k : k + 2]) for k in range(0, len(by_target), 2)):
+        rng.shuffle(pair)
+        drawn.update({pair[0]: "validate", pair[1]: "submit"})
+    assert drawn == SPLIT
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_each_mode_scores_its_own_half_of_the_rows(sandbox: LocalSandbox) -> None:
+    """Off by 10 on the validate rows only: validating sees it, the final evaluation not."""
+    content = csv_of({i: t + (10 if SPLIT[i] == "validate" else 0) for i, t in TARGETS.items()})
+    validated, submitted = await score(sandbox, content, "validate"), await score(sandbox, content)
+    assert validated.metrics["RMSE"] == pytest.approx(10.0)
+    assert submitted.metrics == {"RMSE": 0.0, "R2": 1.0, "MAE": 0.0}
+    # and the other way round
+    content = csv_of({i: t + (0 if SPLIT[i] == "validate" else 3) for i, t in TARGETS.items()})
+    validated, submitted = await score(sandbox, content, "validate"), await score(sandbox, content)
+    assert validated.metrics == {"RMSE": 0.0, "R2": 1.0, "MAE": 0.0}
+    assert submitted.metrics["MAE"] == pytest.approx(3.0)
+    # every row must still be predicted, scored or not
+    only_submit = await score(sandbox, csv_of({i: TARGETS[i] for i in SUBMIT}))
+    assert only_submit.status == "evaluation_format_error"
+    assert only_submit.error is not None and "no prediction for 44 of the 88" in only_submit.error
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -94,12 +151,15 @@ async def test_scores_come_from_the_hidden_targets(sandbox: LocalSandbox) -> Non
     assert off_by_two.metrics["RMSE"] == pytest.approx(2.0)
     assert off_by_two.metrics["MAE"] == pytest.approx(2.0)
 
-    mean = math.fsum(TARGETS.values()) / len(TARGETS)
-    spread = math.sqrt(math.fsum((t - mean) ** 2 for t in TARGETS.values()) / len(TARGETS))
+    mean, deviation = spread(SUBMIT)  # R2 compares with the mean of the scored rows
     constant = await score(sandbox, csv_of(dict.fromkeys(TARGETS, mean)))
     assert constant.metrics["R2"] == pytest.approx(0.0, abs=1e-12)
-    assert constant.metrics["RMSE"] == pytest.approx(spread)
+    assert constant.metrics["RMSE"] == pytest.approx(deviation)
     assert constant.metrics["RMSE"] > TASK.spec.baseline.score  # the baseline learned something
+    mean, deviation = spread(VALIDATE)
+    constant = await score(sandbox, csv_of(dict.fromkeys(TARGETS, mean)), "validate")
+    assert constant.metrics["R2"] == pytest.approx(0.0, abs=1e-12)
+    assert constant.metrics["RMSE"] == pytest.approx(deviation)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -151,6 +211,24 @@ MALFORMED = {
     "float id": (
         replaced(2, "0.0,100"),
         "line 2 of submission.csv: the id '0.0' is not a whole number",
+    ),
+    "id of 5000 digits": (  # int() refuses over 4300 digits: Invalid, not a crash
+        replaced(2, "9" * 5000 + ",100"),
+        f"line 2 of submission.csv: the id '{'9' * 40}...' (5000 digits) is not an id of"
+        " data/test.csv",
+    ),
+    "id of 19 digits": (
+        replaced(2, "1" + "0" * 18 + ",100"),
+        "line 2 of submission.csv: the id '1000000000000000000' (19 digits) is not an id of"
+        " data/test.csv",
+    ),
+    "id of 5001 digits, leading zeros": (  # the id 1, read as such: on line 3 again
+        replaced(2, "0" * 5000 + "1,100"),
+        "line 3 of submission.csv: the id 1 is there already, on line 2",
+    ),
+    "id in other digits": (
+        replaced(2, "\u0661,100"),  # ARABIC-INDIC DIGIT ONE: int() would read it as 1
+        "line 2 of submission.csv: the id '\u0661' is not a whole number",
     ),
     "not a number": (
         replaced(3, "1,abc"),

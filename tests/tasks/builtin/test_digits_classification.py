@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import random
 import re
-from typing import TYPE_CHECKING
+from collections import Counter
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
@@ -26,8 +28,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-LABELS = {int(row["id"]): int(row["target"]) for row in read_csv(TASK.eval_dir / "test_labels.csv")}
+HIDDEN = read_csv(TASK.eval_dir / "test_labels.csv")
+LABELS = {int(row["id"]): int(row["target"]) for row in HIDDEN}
 """The hidden test labels, id to digit: only a test may read them, to build submissions."""
+SPLIT = {int(row["id"]): row["split"] for row in HIDDEN}
+"""Which half of the test rows each id is in: scored by validate or by submit."""
+SUBMIT = [i for i in LABELS if SPLIT[i] == "submit"]
+VALIDATE = [i for i in LABELS if SPLIT[i] == "validate"]
 
 
 def csv_of(predictions: dict[int, int] | None = None, *, extra: str = "") -> bytes:
@@ -52,9 +59,11 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def score(sandbox: LocalSandbox, content: bytes) -> EvaluationResult:
+async def score(
+    sandbox: LocalSandbox, content: bytes, mode: Literal["validate", "submit"] = "submit"
+) -> EvaluationResult:
     await sandbox.write_file("submission.csv", content)
-    return await evaluate(TASK, sandbox)
+    return await evaluate(TASK, sandbox, mode=mode)
 
 
 def test_the_data_hold_no_test_labels() -> None:
@@ -75,10 +84,55 @@ async def test_shipped_baseline_scores_what_task_yaml_says(sandbox: LocalSandbox
         ran = await sandbox.exec(command, timeout=60)
         assert ran.exit_code == 0, ran.output
         assert "validation accuracy: " in ran.output
-    result = await evaluate(TASK, sandbox)
+    result = await evaluate(TASK, sandbox)  # the final evaluation: mode submit
     assert result.status == "scored", result.error
     assert result.score == pytest.approx(TASK.spec.baseline.score, abs=1e-9)
     assert result.metrics == {"Accuracy": result.score}
+    validated = await evaluate(TASK, sandbox, mode="validate")  # the other half of the rows
+    assert validated.status == "scored", validated.error
+    assert validated.score is not None and result.score is not None
+    assert abs(validated.score - result.score) > 0.01
+
+
+def test_validate_and_submit_rows_are_disjoint_halves_of_test_csv() -> None:
+    """Nothing validating shows is a submit row's label: the halves share no row."""
+    test_ids = {int(row["id"]) for row in read_csv(TASK.data_dir / "test.csv")}
+    assert set(SPLIT.values()) == {"validate", "submit"}
+    assert not set(VALIDATE) & set(SUBMIT)
+    assert set(VALIDATE) | set(SUBMIT) == test_ids
+    assert (len(VALIDATE), len(SUBMIT)) == (180, 179)
+    validate_digits = Counter(LABELS[i] for i in VALIDATE)
+    submit_digits = Counter(LABELS[i] for i in SUBMIT)
+    assert all(abs(validate_digits[d] - submit_digits[d]) <= 1 for d in range(10))  # stratified
+    # drawn as SOURCE.md says, from a random 62-bit seed kept in eval/ only
+    source = (TASK.eval_dir / "evaluate.py").read_text()
+    found = re.search(r"^SPLIT_SEED = ([0-9_]+)$", source, re.MULTILINE)
+    assert found is not None
+    seed = int(found[1])
+    assert 2**40 < seed < 2**62  # not a date nor a small number
+    assert str(seed) not in "".join(p.read_text() for p in TASK.workspace_dir.rglob("*.py"))
+    rng, drawn = random.Random(seed), dict[int, str]()
+    for digit in range(10):
+        ids = sorted(i for i in LABELS if LABELS[i] == digit)
+        rng.shuffle(ids)
+        for i in ids:
+            drawn[i] = ("validate", "submit")[len(drawn) % 2]
+    assert drawn == SPLIT
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_each_mode_scores_its_own_half_of_the_rows(sandbox: LocalSandbox) -> None:
+    """Wrong on the validate rows only: validating sees it, the final evaluation not."""
+    content = csv_of({i: d if SPLIT[i] == "submit" else (d + 1) % 10 for i, d in LABELS.items()})
+    validated, submitted = await score(sandbox, content, "validate"), await score(sandbox, content)
+    assert (validated.score, submitted.score) == (0.0, 1.0)
+    content = csv_of({i: d if SPLIT[i] == "validate" else (d + 1) % 10 for i, d in LABELS.items()})
+    validated, submitted = await score(sandbox, content, "validate"), await score(sandbox, content)
+    assert (validated.score, submitted.score) == (1.0, 0.0)
+    # every row must still be predicted, scored or not
+    only_submit = await score(sandbox, csv_of({i: LABELS[i] for i in SUBMIT}))
+    assert only_submit.status == "evaluation_format_error"
+    assert only_submit.error is not None and "no prediction for 180 of the 359" in only_submit.error
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -90,11 +144,13 @@ async def test_scores_come_from_the_hidden_labels(sandbox: LocalSandbox) -> None
 
     wrong = {i: (label + 1) % 10 if i % 4 == 0 else label for i, label in LABELS.items()}
     quarter_wrong = await score(sandbox, csv_of(wrong))
-    assert quarter_wrong.score == (359 - 90) / 359  # ids 0, 4, ..., 356 are wrong
+    wrong_submit_rows = sum(i % 4 == 0 for i in SUBMIT)  # ids 0, 4, ..., 356 are wrong
+    assert quarter_wrong.score == (179 - wrong_submit_rows) / 179
+    assert 0.7 < quarter_wrong.score < 0.8
 
     all_sevens = await score(sandbox, csv_of(dict.fromkeys(LABELS, 7)))
-    sevens = sum(label == 7 for label in LABELS.values())
-    assert all_sevens.score == sevens / 359
+    sevens = sum(LABELS[i] == 7 for i in SUBMIT)
+    assert all_sevens.score == sevens / 179
     assert all_sevens.score < 0.2 < TASK.spec.baseline.score  # the baseline learned something
 
 
@@ -137,6 +193,24 @@ MALFORMED = {
     "id not a number": (
         replaced(2, "first,7"),
         "line 2 of submission.csv: the id 'first' is not a whole number",
+    ),
+    "id of 5000 digits": (  # int() refuses over 4300 digits: Invalid, not a crash
+        replaced(2, "7" * 5000 + ",7"),
+        f"line 2 of submission.csv: the id '{'7' * 40}...' (5000 digits) is not an id of"
+        " data/test.csv",
+    ),
+    "id of 19 digits": (
+        replaced(2, "9" * 19 + ",7"),
+        "line 2 of submission.csv: the id '9999999999999999999' (19 digits) is not an id of"
+        " data/test.csv",
+    ),
+    "id of 5001 digits, leading zeros": (  # the id 1, read as such: on line 3 again
+        replaced(2, "0" * 5000 + "1,7"),
+        "line 3 of submission.csv: the id 1 is there already, on line 2",
+    ),
+    "id in other digits": (
+        replaced(2, "\u0967,7"),  # DEVANAGARI DIGIT ONE: int() would read it as 1
+        "line 2 of submission.csv: the id '\u0967' is not a whole number",
     ),
     "class 10": (
         replaced(3, "1,10"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+import random
+import re
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from researchgym.tasks import EvaluationResult
 
 TASK = resolve_task("mountain_car_continuous")
+Mode = Literal["validate", "submit"]
+MODES: tuple[Mode, Mode] = ("validate", "submit")
 PUSH_WITH_VELOCITY = {"W1": [[0, 1e4]], "b1": [0], "W2": [[1]], "b2": [0]}
 """By hand: hidden = sign(velocity), action = tanh(hidden), about 0.76 with the motion."""
 
@@ -28,13 +32,31 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def evaluate_text(sandbox: LocalSandbox, text: str | bytes) -> EvaluationResult:
+async def evaluate_text(
+    sandbox: LocalSandbox, text: str | bytes, mode: Mode = "submit"
+) -> EvaluationResult:
     await sandbox.write_file("policy.json", text if isinstance(text, bytes) else text.encode())
-    return await evaluate(TASK, sandbox)
+    return await evaluate(TASK, sandbox, mode=mode)
 
 
-async def score_of(sandbox: LocalSandbox, policy: dict[str, Any]) -> float | None:
-    return (await evaluate_text(sandbox, json.dumps(policy))).score
+async def score_of(
+    sandbox: LocalSandbox, policy: dict[str, Any], mode: Mode = "submit"
+) -> float | None:
+    return (await evaluate_text(sandbox, json.dumps(policy), mode)).score
+
+
+def hidden_seeds() -> dict[Mode, int]:
+    """The evaluator's seeds of the start positions, by mode: only a test may read them."""
+    source = (TASK.eval_dir / "evaluate.py").read_text()
+    found = re.search(r'^SEEDS = \{"validate": ([0-9_]+), "submit": ([0-9_]+)\}$', source, re.M)
+    assert found is not None
+    return {"validate": int(found[1]), "submit": int(found[2])}
+
+
+def start_positions(seed: int) -> set[float]:
+    """The start positions of 100 episodes seeded by ``seed``, as evaluate.py and env.py draw."""
+    rng = random.Random(seed)
+    return {rng.uniform(-0.6, -0.4) for _ in range(100)}
 
 
 def hidden_units(count: int) -> dict[str, Any]:
@@ -53,11 +75,49 @@ async def test_shipped_baseline_scores_what_task_yaml_says(sandbox: LocalSandbox
     for command in TASK.spec.baseline.commands:
         ran = await sandbox.exec(command, timeout=60)
         assert ran.exit_code == 0, ran.output
-    result = await evaluate(TASK, sandbox)
+    result = await evaluate(TASK, sandbox)  # the final evaluation: mode submit
     assert result.status == "scored"
     assert result.score == pytest.approx(TASK.spec.baseline.score, abs=1e-9)
     # it reaches the goal from some start positions only: each success scores over 0
     assert 0 < result.metrics["Success"] < 1
+    validated = await evaluate(TASK, sandbox, mode="validate")  # other start positions
+    assert validated.status == "scored"
+    assert validated.score is not None and result.score is not None
+    assert abs(validated.score - result.score) > 1
+    assert validated.metrics["Success"] != result.metrics["Success"]
+
+
+def test_validate_and_submit_run_other_hidden_episodes() -> None:
+    """Random 62-bit seeds, one per mode, neither the workspace's: no start position shared."""
+    seeds = hidden_seeds()
+    assert seeds["validate"] != seeds["submit"]
+    assert all(2**40 < seed < 2**62 for seed in seeds.values())  # not a date nor small
+    workspace = "".join(p.read_text() for p in TASK.workspace_dir.rglob("*.py"))
+    assert all(str(seed) not in workspace for seed in seeds.values())
+    assert "seed=2024" in workspace and "TRAIN_SEED = 1" in workspace  # the development seeds
+    validate, submit = (start_positions(seeds[mode]) for mode in MODES)
+    development = start_positions(2024) | start_positions(1) | start_positions(0)  # 0: default
+    assert len(validate) == len(submit) == 100
+    assert not validate & submit and not (validate | submit) & development
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_policy_picked_by_validating_is_scored_on_other_episodes(
+    sandbox: LocalSandbox,
+) -> None:
+    """Validating tells an agent how its policies do on the validate episodes; picking the
+    best of them by that is tuning to those episodes. The final evaluation scores other
+    episodes: every policy scores otherwise there, the pick below its validate score."""
+    scores: dict[int, dict[Mode, float]] = {}
+    for seed in range(4):  # four runs of the baseline: policies each fitted to one episode
+        ran = await sandbox.exec(f"python3 train.py {seed}", timeout=60)
+        assert ran.exit_code == 0, ran.output
+        results = {mode: await evaluate(TASK, sandbox, mode=mode) for mode in MODES}
+        scores[seed] = {mode: r.score for mode, r in results.items() if r.score is not None}
+        assert len(scores[seed]) == 2
+    assert all(s["validate"] != s["submit"] for s in scores.values())
+    picked = max(scores.values(), key=lambda s: s["validate"])
+    assert picked["submit"] < picked["validate"]
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -158,18 +218,19 @@ async def test_policy_that_is_not_a_file_is_a_format_error(sandbox: LocalSandbox
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_workspace_env_matches_the_evaluator(sandbox: LocalSandbox) -> None:
-    """env.py in the workspace has the evaluator's dynamics: the same returns, to the bit."""
-    seed = TASK.eval_dir.joinpath("evaluate.py").read_text().split("SEED = ")[1].split()[0]
+    """env.py in the workspace has the evaluator's dynamics: the same returns, to the bit,
+    given the evaluator's seed of each mode."""
     await sandbox.write_file("policy.json", json.dumps(PUSH_WITH_VELOCITY).encode())
-    ran = await sandbox.exec(
-        "python3 -c 'import env, json; "
-        f'print(repr(env.mean_return(json.load(open("policy.json")), 100, seed={seed})))\'',
-        timeout=60,
-    )
-    assert ran.exit_code == 0, ran.output
-    workspace_score = float(ran.output.strip())
-    assert math.isfinite(workspace_score)
-    assert workspace_score == await score_of(sandbox, PUSH_WITH_VELOCITY)
+    for mode, seed in hidden_seeds().items():
+        ran = await sandbox.exec(
+            "python3 -c 'import env, json; "
+            f'print(repr(env.mean_return(json.load(open("policy.json")), 100, seed={seed})))\'',
+            timeout=60,
+        )
+        assert ran.exit_code == 0, ran.output
+        workspace_score = float(ran.output.strip())
+        assert math.isfinite(workspace_score)
+        assert workspace_score == await score_of(sandbox, PUSH_WITH_VELOCITY, mode)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])

@@ -1,6 +1,11 @@
 """Evaluator of the diabetes regression task: the RMSE of submission.csv against the hidden
 test targets (R2 and MAE are reported too).
 
+The submission predicts every test id, but only half of them are scored in each mode: the
+validate rows when the agent validates, the submit rows in the final evaluation (the split
+column of test_labels.csv, hidden). What validating shows of the targets says nothing of
+the final evaluation's.
+
 The submission is read with the agent's permissions (rgym_eval.read_submission) and parsed
 here, defensively: UTF-8 text, the header id,prediction, each test id exactly once and no
 other, a finite number for each. Anything else is rgym_eval.Invalid, never a score.
@@ -21,11 +26,23 @@ LARGEST = 1e15
 """The largest prediction accepted (in absolute value): squares of errors stay finite."""
 SHOWN = 5
 """Ids quoted in an error about missing ids."""
+ID_DIGITS = 18
+"""Digits an id may have, leading zeros aside: far more than any test id has."""
+MODES = ("validate", "submit")
+SPLIT_SEED = 279_349_397_982_072_116
+"""The seed the split column of test_labels.csv was drawn with (see SOURCE.md): recorded
+here, out of the agent's sight, to regenerate that column; the evaluator reads the column."""
 
 
 def read_labels():
+    """Every test id's label, and the ids scored in this mode (rgym_eval.mode())."""
+    mode = rgym_eval.mode()
+    if mode not in MODES:
+        raise ValueError(f"unknown evaluation mode {mode!r}")  # researchgym's bug, not the agent's
     with open(LABELS, newline="") as f:
-        return {int(row["id"]): float(row["target"]) for row in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    labels = {int(row["id"]): float(row["target"]) for row in rows}
+    return labels, sorted(int(row["id"]) for row in rows if row["split"] == mode)
 
 
 def quoted(token):
@@ -102,7 +119,12 @@ def parse_row(row, where, ids, parse):
     token = row[0].strip()
     if not re.fullmatch(r"[0-9]+", token):
         raise rgym_eval.Invalid(f"{where}: the id {quoted(token)} is not a whole number")
-    key = int(token)
+    significant = token.lstrip("0") or "0"
+    if len(significant) > ID_DIGITS:  # int() refuses over 4300 digits; no id comes near
+        raise rgym_eval.Invalid(
+            f"{where}: the id {quoted(token)} ({len(token)} digits) is not an id of data/test.csv"
+        )
+    key = int(significant)
     if key not in ids:
         raise rgym_eval.Invalid(f"{where}: {key} is not an id of data/test.csv")
     try:
@@ -112,11 +134,10 @@ def parse_row(row, where, ids, parse):
 
 
 def evaluate():
-    targets = read_labels()
-    predictions = read_predictions(targets, parse_prediction)
-    ids = sorted(targets)
+    targets, ids = read_labels()
+    predictions = read_predictions(targets, parse_prediction)  # every test id, scored or not
     errors = [predictions[i] - targets[i] for i in ids]
-    mean = math.fsum(targets.values()) / len(ids)
+    mean = math.fsum(targets[i] for i in ids) / len(ids)
     total = math.fsum((targets[i] - mean) ** 2 for i in ids)
     squared = math.fsum(e * e for e in errors)
     return {

@@ -1,6 +1,11 @@
 """Evaluator of the digits classification task: the accuracy of submission.csv against the
 hidden test labels.
 
+The submission predicts every test id, but only half of them are scored in each mode: the
+validate rows when the agent validates, the submit rows in the final evaluation (the split
+column of test_labels.csv, hidden, stratified by class). What validating shows of the
+labels says nothing of the final evaluation's.
+
 The submission is read with the agent's permissions (rgym_eval.read_submission) and parsed
 here, defensively: UTF-8 text, the header id,prediction, each test id exactly once and no
 other, a class (a whole number from 0 to 9) for each. Anything else is rgym_eval.Invalid,
@@ -21,11 +26,23 @@ CLASS = re.compile(r"[0-9](?:\.0*)?")
 """A class: a digit, also written as a float (7.0), as numpy arrays of floats print them."""
 SHOWN = 5
 """Ids quoted in an error about missing ids."""
+ID_DIGITS = 18
+"""Digits an id may have, leading zeros aside: far more than any test id has."""
+MODES = ("validate", "submit")
+SPLIT_SEED = 269_738_280_717_701_181
+"""The seed the split column of test_labels.csv was drawn with (see SOURCE.md): recorded
+here, out of the agent's sight, to regenerate that column; the evaluator reads the column."""
 
 
 def read_labels():
+    """Every test id's label, and the ids scored in this mode (rgym_eval.mode())."""
+    mode = rgym_eval.mode()
+    if mode not in MODES:
+        raise ValueError(f"unknown evaluation mode {mode!r}")  # researchgym's bug, not the agent's
     with open(LABELS, newline="") as f:
-        return {int(row["id"]): int(row["target"]) for row in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    labels = {int(row["id"]): int(row["target"]) for row in rows}
+    return labels, sorted(int(row["id"]) for row in rows if row["split"] == mode)
 
 
 def quoted(token):
@@ -98,7 +115,12 @@ def parse_row(row, where, ids, parse):
     token = row[0].strip()
     if not re.fullmatch(r"[0-9]+", token):
         raise rgym_eval.Invalid(f"{where}: the id {quoted(token)} is not a whole number")
-    key = int(token)
+    significant = token.lstrip("0") or "0"
+    if len(significant) > ID_DIGITS:  # int() refuses over 4300 digits; no id comes near
+        raise rgym_eval.Invalid(
+            f"{where}: the id {quoted(token)} ({len(token)} digits) is not an id of data/test.csv"
+        )
+    key = int(significant)
     if key not in ids:
         raise rgym_eval.Invalid(f"{where}: {key} is not an id of data/test.csv")
     try:
@@ -108,10 +130,10 @@ def parse_row(row, where, ids, parse):
 
 
 def evaluate():
-    labels = read_labels()
-    predictions = read_predictions(labels, parse_prediction)
-    correct = sum(predictions[i] == label for i, label in labels.items())
-    return {"Accuracy": correct / len(labels)}
+    labels, ids = read_labels()
+    predictions = read_predictions(labels, parse_prediction)  # every test id, scored or not
+    correct = sum(predictions[i] == labels[i] for i in ids)
+    return {"Accuracy": correct / len(ids)}
 
 
 if __name__ == "__main__":
