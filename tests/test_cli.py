@@ -60,7 +60,7 @@ def test_report_shows_best_scores_and_statuses(db: Path) -> None:
     lines = [line.split() for line in done.stdout.splitlines() if "prisoners_dilemma" in line]
     # The mock LLM agent lists the workspace, validates and submits it unchanged.
     assert lines == [
-        ["prisoners_dilemma", agent, "Score", "↑", "2", "2.632", "2.632", "2.632", "3",
+        ["prisoners_dilemma", agent, "Score", "↑", "2", "2.643", "2.643", "2.643", "3",
          "submitted", "x2"]
         for agent in ["baseline", "llm-mock"]
     ]  # fmt: skip
@@ -70,7 +70,7 @@ def test_report_as_json_has_full_precision(db: Path) -> None:
     done = cli("report", "--db", db, "--format", "json")
     baseline, llm = json.loads(done.stdout)
     assert (baseline["agent"], llm["agent"]) == ("baseline", "llm-mock")
-    assert baseline["best_attempt"] == baseline["baseline"] == 2.63195
+    assert baseline["best_attempt"] == baseline["baseline"] == 2.64314
     assert baseline["exit_statuses"] == llm["exit_statuses"] == "submitted x2"
 
 

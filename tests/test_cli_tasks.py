@@ -22,7 +22,7 @@ def test_list_shows_every_builtin_task_with_its_direction() -> None:
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
     assert set(builtin_task_ids()) <= set(rows)
-    assert rows["prisoners_dilemma"] == ["prisoners_dilemma", "game_theory", "Score", "↑", "2.632"]
+    assert rows["prisoners_dilemma"] == ["prisoners_dilemma", "game_theory", "Score", "↑", "2.643"]
     for task_id in builtin_task_ids():
         spec = resolve_task(task_id).spec
         assert rows[task_id][3] == ("↑" if spec.metric.direction == "max" else "↓")
@@ -36,7 +36,7 @@ def test_show_prints_the_description_and_marks_eval_hidden() -> None:
     assert lines[0].startswith("Iterated Prisoner's Dilemma (prisoners_dilemma, game_theory)")
     assert "You play the row player in an iterated Prisoner's Dilemma" in done.stdout
     assert lines[-3:] == [
-        "metric: Score (higher is better), baseline 2.63195; submission: program strategy.py",
+        "metric: Score (higher is better), baseline 2.64314; submission: program strategy.py",
         "  workspace/strategy.py",
         "  eval/evaluate.py  (hidden from the agent)",
     ]
@@ -54,7 +54,7 @@ def test_validate_a_good_task_says_ok() -> None:
     done = cli("tasks", "validate", "prisoners_dilemma")
     assert done.returncode == 0, done.stdout + done.stderr
     assert squeeze(done.stdout).startswith("OK: prisoners_dilemma (")
-    assert "the baseline scores 2.63195 in" in done.stdout
+    assert "the baseline scores 2.64314 in" in done.stdout
 
 
 def test_validate_a_broken_task_lists_every_problem(tmp_path: Path) -> None:

@@ -13,11 +13,47 @@ from researchgym.tasks import evaluate, resolve_task
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from researchgym.tasks import EvaluationResult
+    from researchgym.tasks import EvaluationMode, EvaluationResult
 
 TASK = resolve_task("battle_of_sexes")
+DESCRIPTION = " ".join(TASK.spec.description.split())
+"""What the agent is told, on one line."""
 
 pytestmark = pytest.mark.parametrize("anyio_backend", ["asyncio"])
+
+RECORDER = """\
+import json
+
+SHIFT = {shift}
+RECORDING = {recording}
+calls = {{}}  # calls so far per round: the index of the game each call plays
+seen = []  # the column player's moves, per game, per round
+try:
+    with open("record.json") as f:
+        record = json.load(f)
+except FileNotFoundError:
+    record = None
+
+
+def row_strategy(history):
+    played = len(history)
+    game = calls.get(played, 0)
+    calls[played] = game + 1
+    if played == 0:
+        seen.append([])
+    else:
+        seen[game].append(history[-1][1])
+        if RECORDING and game == calls[0] - 1:  # the round's last game: save what was seen
+            with open("record.json", "w") as f:
+                json.dump(seen, f)
+    theirs = record[(game + SHIFT) % len(record)] if record else None
+    if theirs and played < len(theirs):
+        return theirs[played]  # meet the column player where the record says it will be
+    return 0
+"""
+"""A strategy that records the column player's moves per game (call order) and round in
+record.json while validating, and replays that record: shifted by ``shift`` games, it is
+another game's record, which tells nothing of the game played."""
 
 
 @pytest.fixture
@@ -45,7 +81,36 @@ async def test_shipped_baseline_scores_what_task_yaml_says(sandbox: LocalSandbox
     result = await evaluate(TASK, sandbox)
     assert result.status == "scored"
     assert result.score == pytest.approx(TASK.spec.baseline.score, abs=1e-9)
-    assert f"scores {TASK.spec.baseline.score:.3f}." in TASK.spec.description
+    assert f"scores {TASK.spec.baseline.score:.3f} in the final evaluation" in DESCRIPTION
+
+
+async def test_validate_plays_other_games_than_the_final_evaluation(
+    sandbox: LocalSandbox,
+) -> None:
+    validated = await evaluate(TASK, sandbox, mode="validate")
+    final = await evaluate(TASK, sandbox, mode="submit")
+    assert validated.score is not None and final.score is not None
+    assert validated.score != pytest.approx(final.score, abs=1e-4)
+    assert abs(validated.score - final.score) < 0.05  # an estimate of it, though
+    assert f"({validated.score:.3f} when validated)" in DESCRIPTION
+
+
+async def test_recording_the_games_while_validating_does_not_pay_at_the_end(
+    sandbox: LocalSandbox,
+) -> None:
+    async def replay(mode: EvaluationMode, *, shift: int = 0, recording: bool = False) -> float:
+        source = RECORDER.format(shift=shift, recording=recording)
+        await sandbox.write_file("strategy.py", source.encode())
+        result = await evaluate(TASK, sandbox, mode=mode)
+        assert result.status == "scored" and result.score is not None, result.error
+        return result.score
+
+    honest = await replay("validate", recording=True)  # no record yet: it only records
+    assert (await sandbox.exec("test -s record.json", timeout=10)).exit_code == 0
+    # Validating again plays the same games: the record knows them, and that pays.
+    assert await replay("validate") > max(honest, await replay("validate", shift=1)) + 0.1
+    # The final evaluation plays other games: the record is worth as much as another game's.
+    assert await replay("submit") < await replay("submit", shift=1) + 0.02
 
 
 async def test_a_fair_strategy_beats_the_baseline_and_scores_the_same_twice(

@@ -12,7 +12,7 @@ def row_strategy(history):
             empty in the first round. Moves are 0 (cooperate) or 1 (defect).
 
     Returns:
-        0 to cooperate or 1 to defect.
+        The int 0 to cooperate or 1 to defect (not 1.0, True or "0").
     """
     if not history:
         return COOPERATE
