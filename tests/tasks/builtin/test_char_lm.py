@@ -14,11 +14,15 @@ from researchgym.tasks import evaluate, resolve_task
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from researchgym.tasks import EvaluationResult
+    from researchgym.tasks import EvaluationMode, EvaluationResult
 
 TASK = resolve_task("char_lm")
 VOCAB: list[str] = json.loads((TASK.data_dir / "vocab.json").read_text())
-DOCUMENTS = (TASK.eval_dir / "test.txt").read_text().splitlines(keepends=True)
+HIDDEN: dict[EvaluationMode, list[str]] = {
+    mode: (TASK.eval_dir / f"{mode}.txt").read_text().splitlines(keepends=True)
+    for mode in ("validate", "submit")
+}
+DOCUMENTS = HIDDEN["submit"]
 
 UNIFORM = """
 import json
@@ -64,9 +68,11 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def evaluate_model(sandbox: LocalSandbox, source: str) -> EvaluationResult:
+async def evaluate_model(
+    sandbox: LocalSandbox, source: str, mode: EvaluationMode = "submit"
+) -> EvaluationResult:
     await sandbox.write_file("model.py", source.encode())
-    return await evaluate(TASK, sandbox)
+    return await evaluate(TASK, sandbox, mode=mode)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -75,12 +81,19 @@ async def test_shipped_baseline_scores_what_task_yaml_says(sandbox: LocalSandbox
         ran = await sandbox.exec(command, timeout=60)
         assert ran.exit_code == 0, ran.output
     result = await evaluate(TASK, sandbox)
-    assert result.status == "scored"
+    assert result.status == "scored" and result.score is not None
     assert result.score == pytest.approx(TASK.spec.baseline.score, abs=1e-9)
+    description = " ".join(TASK.spec.description.split())
+    assert f"The baseline scores {TASK.spec.baseline.score:.3f}." in description
+    # validate scores on a text of its own
+    validated = await evaluate(TASK, sandbox, mode="validate")
+    assert validated.status == "scored" and validated.score is not None
+    assert abs(validated.score - result.score) > 1e-4
+    assert f"(the baseline scores {validated.score:.3f} there)" in description
     # bpc.py, for the agent, scores a text exactly as the evaluator does
-    test_text = str(TASK.eval_dir / "test.txt")
-    ran = await sandbox.exec(f"python3 bpc.py {test_text}", timeout=60)
-    assert f"{TASK.spec.baseline.score:.4f} bits per character" in ran.output
+    for mode, score in (("submit", result.score), ("validate", validated.score)):
+        ran = await sandbox.exec(f"python3 bpc.py {TASK.eval_dir / mode}.txt", timeout=60)
+        assert f"{score:.4f} bits per character" in ran.output
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -93,7 +106,10 @@ async def test_scores_follow_the_model(sandbox: LocalSandbox) -> None:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_model_sees_exactly_the_prefixes_in_order(sandbox: LocalSandbox) -> None:
+@pytest.mark.parametrize("mode", ["validate", "submit"])
+async def test_model_sees_exactly_the_prefixes_in_order(
+    sandbox: LocalSandbox, mode: EvaluationMode
+) -> None:
     recorder = UNIFORM + (
         "LOG = open('contexts.jsonl', 'w')\n"
         "def predict(context, uniform=predict):\n"
@@ -101,13 +117,14 @@ async def test_model_sees_exactly_the_prefixes_in_order(sandbox: LocalSandbox) -
         "    LOG.flush()\n"
         "    return uniform(context)\n"
     )
-    result = await evaluate_model(sandbox, recorder)
+    result = await evaluate_model(sandbox, recorder, mode)
     assert result.status == "scored"
     seen = [json.loads(line) for line in (await sandbox.read_file("contexts.jsonl")).splitlines()]
-    longest = max(map(len, DOCUMENTS))
+    documents = HIDDEN[mode]
+    longest = max(map(len, documents))
     # step by step, the prefix of every document still going; never a character more
-    assert seen == [d[:i] for i in range(longest) for d in DOCUMENTS if len(d) > i]
-    assert len(seen) == sum(map(len, DOCUMENTS))
+    assert seen == [d[:i] for i in range(longest) for d in documents if len(d) > i]
+    assert len(seen) == sum(map(len, documents))
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -154,9 +171,9 @@ BROKEN = [
     ),
     (
         returning("[1.0 if c == 'x' else 0.0 for c in json.load(open('data/vocab.json'))]"),
-        'predict("") gave probability 0 to the character that came next, "'
-        + DOCUMENTS[0][0]
-        + '": that is infinitely many bits; give every character some probability',
+        # the final evaluation's text is not quoted, not even its first character
+        'predict("") gave probability 0 to the character that came next: that is infinitely'
+        " many bits; give every character some probability",
     ),
     (
         returning("1 / 0"),
@@ -180,6 +197,100 @@ async def test_malformed_model_is_a_format_error(
     assert result.error is not None and result.error.startswith(f"invalid submission: {reason}")
 
 
+ONLY_X_AFTER_40 = UNIFORM + (
+    "X = [1.0 if c == 'x' else 0.0 for c in json.load(open('data/vocab.json'))]\n"
+    "def predict(context, uniform=predict):\n"
+    "    return X if len(context) == 40 else uniform(context)\n"
+)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_only_validate_messages_quote_the_hidden_text(sandbox: LocalSandbox) -> None:
+    validated = await evaluate_model(sandbox, ONLY_X_AFTER_40, "validate")
+    # the validate text is the agent's to see: the message shows where and what came
+    first = next(d for d in HIDDEN["validate"] if len(d) > 40 and d[40] != "x")
+    assert validated.error == (
+        f'invalid submission: predict("...{first[13:40]}") gave probability 0 to the character'
+        f' that came next, "{first[40]}": that is infinitely many bits; give every character'
+        " some probability"
+    )
+    # the final evaluation's text, never: only the context's length
+    submitted = await evaluate_model(sandbox, ONLY_X_AFTER_40, "submit")
+    assert submitted.error == (
+        "invalid submission: predict(<the first 40 characters of a hidden document>) gave"
+        " probability 0 to the character that came next: that is infinitely many bits; give"
+        " every character some probability"
+    )
+
+
+MEMORISER = (
+    UNIFORM
+    + """
+import os
+HERE = os.path.dirname(os.path.abspath(__file__))
+MEMORY = os.path.join(HERE, "memory.json")
+INDEX = {c: i for i, c in enumerate(json.load(open("data/vocab.json")))}
+try:
+    with open(MEMORY) as f:
+        REMEMBERED = json.load(f)  # documents seen before
+except FileNotFoundError:
+    REMEMBERED = []
+seen = set()  # the longest context so far of each document of this evaluation
+step = 0
+
+def predict(context):
+    global step
+    if len(context) > step:  # a new step: write down the documents as far as they went
+        step = len(context)
+        with open(MEMORY, "w") as f:
+            json.dump(REMEMBERED + [text + "\\n" for text in seen], f)
+    seen.discard(context[:-1])
+    seen.add(context)
+    for text in REMEMBERED:  # replay the first remembered document that fits
+        if len(text) > len(context) and text.startswith(context):
+            probs = [0.01 / SIZE] * SIZE
+            probs[INDEX[text[len(context)]]] += 0.99
+            return probs
+    return [1 / SIZE] * SIZE
+"""
+)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_text_remembered_while_validating_does_not_help_at_submit(
+    sandbox: LocalSandbox,
+) -> None:
+    async def score(mode: EvaluationMode) -> float:
+        result = await evaluate_model(sandbox, MEMORISER, mode)
+        assert result.status == "scored" and result.score is not None, result.error
+        return result.score
+
+    assert await score("validate") == pytest.approx(math.log2(SIZE))  # nothing remembered yet
+    # the attack works on a text it has seen: replayed, the validate text costs next to nothing
+    assert await score("validate") < 0.2
+    # the final evaluation is on another text: what validate showed is worth no more than
+    # remembering the agent's own data/valid.txt
+    replayed = await score("submit")
+    valid = (TASK.data_dir / "valid.txt").read_text().splitlines(keepends=True)
+    await sandbox.write_file("memory.json", json.dumps(valid).encode())
+    honest = await score("submit")
+    assert replayed > honest - 0.05
+    assert replayed > math.log2(SIZE) - 0.5  # next to nothing to replay
+
+
+def test_hidden_texts_share_no_document_with_each_other_or_the_data() -> None:
+    given = {
+        document
+        for name in ("train.txt", "valid.txt")
+        for document in (TASK.data_dir / name).read_text().splitlines(keepends=True)
+    }
+    validate, submit = set(HIDDEN["validate"]), set(HIDDEN["submit"])
+    assert len(validate) == len(submit) == 32
+    assert not validate & submit and not (validate | submit) & given
+    assert all(document.endswith("\n") for document in validate | submit)
+    assert set("".join(validate | submit)) <= set(VOCAB)
+
+
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_missing_model_is_not_found(sandbox: LocalSandbox) -> None:
     await sandbox.exec("rm model.py", timeout=10)
@@ -190,5 +301,6 @@ async def test_missing_model_is_not_found(sandbox: LocalSandbox) -> None:
 async def test_hidden_text_and_generator_stay_out_of_the_sandbox(sandbox: LocalSandbox) -> None:
     listing = (await sandbox.exec("ls -AR", timeout=10)).output
     assert "train.txt" in listing and "model.py" in listing
-    for hidden in ("test.txt", "vocabulary.json", "evaluate", "generate", "SOURCE"):
+    for hidden in ("submit.txt", "validate.txt", "vocabulary.json", "evaluate", "generate"):
         assert hidden not in listing
+    assert "SOURCE" not in listing

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,10 +16,11 @@ from researchgym.tasks import evaluate, resolve_task
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from researchgym.tasks import EvaluationResult
+    from researchgym.tasks import EvaluationMode, EvaluationResult
 
 TASK = resolve_task("sat_heuristic")
 BASELINE = TASK.spec.baseline.score
+ANSWERS: dict[str, dict[str, Any]] = json.loads((TASK.eval_dir / "answers.json").read_text())
 NAIVE = "    return min(abs(literal) for clause in clauses for literal in clause)\n"
 JEROSLOW_WANG = """\
     score = {}
@@ -27,6 +30,31 @@ JEROSLOW_WANG = """\
             score[literal] = score.get(literal, 0.0) + weight
     best = max(score, key=lambda literal: score[literal] + score.get(-literal, 0.0))
     return best if score[best] >= score.get(-best, 0.0) else -best
+"""
+CACHING = """
+import hashlib
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+honest_solve = solve
+
+
+def solve(n_vars, clauses):
+    # remember every answer in a file of the workspace, and replay it when the instance recurs
+    key = hashlib.sha256(json.dumps(clauses).encode()).hexdigest()
+    cache = os.path.join(HERE, "cache", key)
+    hit = os.path.exists(cache)
+    with open(os.path.join(HERE, "cache.log"), "a") as log:
+        log.write("hit\\n" if hit else "miss\\n")
+    if hit:
+        with open(cache) as f:
+            return json.load(f)
+    answer = honest_solve(n_vars, clauses)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with open(cache, "w") as f:
+        json.dump(answer, f)
+    return answer
 """
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -45,6 +73,21 @@ async def evaluate_solve(sandbox: LocalSandbox, body: str) -> EvaluationResult:
     return await evaluate(TASK, sandbox)
 
 
+def hidden_instances(mode: str) -> list[Any]:
+    """The instances ``mode`` scores, from the evaluator's own generator and answers.json."""
+    spec = importlib.util.spec_from_file_location(
+        "hidden_generate", TASK.eval_dir / "sat_instances.py"
+    )
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    answers = ANSWERS[mode]
+    formulas: list[Any] = generate.instances(
+        answers["seed"], answers["count"], answers["n_vars"], answers["ratio"]
+    )
+    return formulas
+
+
 @asyncio_only
 async def test_shipped_baseline_scores_about_what_task_yaml_says(sandbox: LocalSandbox) -> None:
     for command in TASK.spec.baseline.commands:
@@ -56,6 +99,11 @@ async def test_shipped_baseline_scores_about_what_task_yaml_says(sandbox: LocalS
     assert result.score is not None and BASELINE / 3 < result.score < BASELINE * 3
     assert result.metrics["Slowest"] < 5  # far from the 10 s limit of a call
     assert f"The baseline takes about {BASELINE:.0f} s." in " ".join(TASK.spec.description.split())
+    # validate times the same solver on a smaller set of other instances
+    validated = await evaluate(TASK, sandbox, mode="validate")
+    assert validated.status == "scored", validated.error
+    assert validated.metrics["Instances"] == 15
+    assert validated.score is not None and validated.score < result.score
 
 
 @asyncio_only
@@ -68,22 +116,57 @@ async def test_a_better_heuristic_is_several_times_faster(sandbox: LocalSandbox)
     assert result.score is not None and result.score < BASELINE / 4
 
 
-def test_scored_instances_are_hidden_and_mixed() -> None:
-    answers = json.loads((TASK.eval_dir / "answers.json").read_text())
+@asyncio_only
+async def test_answers_remembered_while_validating_never_replay_at_submit(
+    sandbox: LocalSandbox,
+) -> None:
+    shipped = (TASK.workspace_dir / "solver.py").read_text()
+    solver = shipped.replace(NAIVE, JEROSLOW_WANG) + CACHING
+    await sandbox.write_file("solver.py", solver.encode())
+
+    async def evaluate_and_count(mode: EvaluationMode) -> list[str]:
+        await sandbox.write_file("cache.log", b"")
+        result = await evaluate(TASK, sandbox, mode=mode)
+        assert result.status == "scored", result.error
+        return (await sandbox.read_file("cache.log")).decode().split()
+
+    # the attack works on the inputs it has seen: a second validate only replays ...
+    assert await evaluate_and_count("validate") == ["miss"] * 15
+    assert await evaluate_and_count("validate") == ["hit"] * 15
+    # ... but the final evaluation shows it none of them
+    assert await evaluate_and_count("submit") == ["miss"] * 30
+
+
+def test_scored_instances_are_hidden_disjoint_and_mixed() -> None:
     generator = (TASK.workspace_dir / "generate.py").read_text()
     # the agent benchmarks on the very generator that makes the scored instances ...
-    assert (TASK.eval_dir / "generate.py").read_text() == generator
-    # ... but not on the scored seed
-    assert f"DEV_SEED = {answers['seed']}\n" not in generator
-    assert 10 <= sum(answers["satisfiable"]) <= 20 and len(answers["satisfiable"]) == 30
+    assert (TASK.eval_dir / "sat_instances.py").read_text() == generator
+    # ... but on none of the scored seeds, which are not guessable
+    seeds = {ANSWERS[mode]["seed"] for mode in ("validate", "submit")}
+    assert len(seeds) == 2 and all(seed > 2**40 for seed in seeds)
+    assert not any(f"DEV_SEED = {seed}\n" in generator for seed in seeds)
+    validate, submit = hidden_instances("validate"), hidden_instances("submit")
+    assert len(validate) == 15 and len(submit) == 30
+    assert not any(formula in submit for formula in validate)
+    for mode, formulas in (("validate", validate), ("submit", submit)):
+        digest = hashlib.sha256(json.dumps(formulas).encode()).hexdigest()
+        assert digest == ANSWERS[mode]["sha256"]
+        satisfiable = ANSWERS[mode]["satisfiable"]
+        assert len(satisfiable) == len(formulas)
+        assert len(formulas) / 3 <= sum(satisfiable) <= len(formulas) * 2 / 3
 
 
 @asyncio_only
-async def test_claiming_unsat_everywhere_is_invalid(sandbox: LocalSandbox) -> None:
-    result = await evaluate_solve(sandbox, "    return None")
+@pytest.mark.parametrize("mode", ["validate", "submit"])
+async def test_claiming_unsat_everywhere_is_invalid(
+    sandbox: LocalSandbox, mode: EvaluationMode
+) -> None:
+    await sandbox.write_file("solver.py", b"def solve(n_vars, clauses):\n    return None\n")
+    result = await evaluate(TASK, sandbox, mode=mode)
+    first = ANSWERS[mode]["satisfiable"].index(True)
     assert result.status == "evaluation_format_error"
     assert result.error == (
-        "invalid submission: solve() on instance 0 said unsatisfiable, but it is satisfiable"
+        f"invalid submission: solve() on instance {first} said unsatisfiable, but it is satisfiable"
     )
 
 
@@ -136,6 +219,8 @@ async def test_missing_solver_is_not_found(sandbox: LocalSandbox) -> None:
 
 @asyncio_only
 async def test_evaluator_is_not_in_the_workspace(sandbox: LocalSandbox) -> None:
-    listing = (await sandbox.exec("ls -AR; grep -r 20261127 . || true", timeout=10)).output
+    seeds = [str(ANSWERS[mode]["seed"]) for mode in ("validate", "submit")]
+    grep = "grep -r" + "".join(f" -e {seed}" for seed in seeds)
+    listing = (await sandbox.exec(f"ls -AR; {grep} . || true", timeout=10)).output
     assert "solver.py" in listing and "evaluate" not in listing and "answers" not in listing
-    assert "20261127" not in listing
+    assert not any(seed in listing for seed in seeds)

@@ -1,8 +1,9 @@
 """Generate the char_lm corpus: short stories from a small probabilistic grammar.
 
-Run once; it writes data/train.txt, data/valid.txt, data/vocab.json, eval/test.txt and
-eval/vocabulary.json. It is NOT shipped to agents (a task's top level is never copied into
-a sandbox): with it, the hidden test text could be regenerated. See SOURCE.md.
+Run once; it writes data/train.txt, data/valid.txt, data/vocab.json, the two hidden texts
+eval/submit.txt and eval/validate.txt, and eval/vocabulary.json. It is NOT shipped to agents
+(a task's top level is never copied into a sandbox): with it, the hidden texts could be
+regenerated. See SOURCE.md.
 
 Usage: python3 generate_corpus.py
 """
@@ -12,6 +13,9 @@ import random
 from pathlib import Path
 
 SEED = 4_122_026
+"""Seeds the stream of the training, validation and final test (submit) documents."""
+VALIDATE_SEED = 3_997_015_666_160_961_309
+"""Seeds the stream of the hidden text that the validate command scores on, and nothing else."""
 TRAIN_DOCS = 400
 VALID_DOCS = 40
 TEST_DOCS = 32
@@ -386,16 +390,20 @@ def main():
         generate(VALID_DOCS, rng),
         generate(TEST_DOCS, rng),
     )
+    # a stream of its own, so that adding it left the other texts as they were
+    validate = generate(TEST_DOCS, random.Random(VALIDATE_SEED))
     vocab = sorted(set(train))
-    assert set(valid) <= set(vocab) and set(test) <= set(vocab), "a character only in valid/test"
+    for name, text in (("valid", valid), ("test", test), ("validate", validate)):
+        assert set(text) <= set(vocab), f"a character only in {name}"
     (here / "data" / "train.txt").write_text(train)
     (here / "data" / "valid.txt").write_text(valid)
-    (here / "eval" / "test.txt").write_text(test)
+    (here / "eval" / "submit.txt").write_text(test)
+    (here / "eval" / "validate.txt").write_text(validate)
     for path in (here / "data" / "vocab.json", here / "eval" / "vocabulary.json"):
         path.write_text(json.dumps(vocab) + "\n")
     print(
-        f"train {len(train)}, valid {len(valid)}, test {len(test)} characters;",
-        f"vocabulary {len(vocab)}",
+        f"train {len(train)}, valid {len(valid)}, submit {len(test)},",
+        f"validate {len(validate)} characters; vocabulary {len(vocab)}",
     )
 
 

@@ -1,7 +1,10 @@
 """Evaluator of the SAT heuristic task: times solve() on hidden random 3-SAT instances.
 
-The instances come from generate.py (a copy of the workspace's) with a seed that only this
-folder knows; answers.json holds that seed, a digest of the instances it gives, and whether
+The instances come from sat_instances.py (a copy of the workspace's generate.py) with a
+seed that only this folder knows, one per mode: `validate` (any number of times in an episode) solves 15
+instances from one seed, `submit` (the final evaluation, once) 30 from another, so that a
+solver that records what it sees while validating has nothing to replay at the end.
+answers.json holds, per mode, that seed, a digest of the instances it gives, and whether
 each is satisfiable. Those answers were computed with a trusted reference solver (picosat,
 through pycosat) and agree with the shipped DPLL solver.
 
@@ -17,15 +20,15 @@ import time
 from pathlib import Path
 
 import rgym_eval
-from generate import instances
+from sat_instances import instances
 
 TIME_LIMIT = 10.0
 """Seconds one solve() call may take."""
 
 
-def load_instances():
-    """The scored instances and their satisfiability, checked against answers.json's digest."""
-    answers = json.loads((Path(__file__).parent / "answers.json").read_text())
+def load_instances(mode):
+    """The instances scored in ``mode`` and their satisfiability, checked against the digest."""
+    answers = json.loads((Path(__file__).parent / "answers.json").read_text())[mode]
     formulas = instances(answers["seed"], answers["count"], answers["n_vars"], answers["ratio"])
     digest = hashlib.sha256(json.dumps(formulas).encode()).hexdigest()
     if digest != answers["sha256"]:
@@ -52,7 +55,7 @@ def check(index, answer, n_vars, clauses, satisfiable):
 
 def evaluate():
     """Solve every instance through the submission, check each answer, and sum the times."""
-    formulas, satisfiable = load_instances()
+    formulas, satisfiable = load_instances(rgym_eval.mode())
     times = []
     with rgym_eval.Player() as player:
         for index, (n_vars, clauses) in enumerate(formulas):
