@@ -158,3 +158,20 @@ async def test_file_submissions_are_read_with_the_agents_permissions(
     result = await evaluate(task, any_sandbox)
     assert result.error is not None
     assert result.error.endswith("answer.py is not a regular file")
+
+
+async def test_the_submission_is_not_told_where_the_result_goes(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    task = await program_task(
+        tmp_path / "t",
+        "    with rgym_eval.Player() as player:\n"
+        "        return {'Score': len(player.call('told'))}",
+    )
+    await any_sandbox.write_file(
+        "answer.py",
+        b"import os\n"
+        b"def told():\n"
+        b"    return [k for k in os.environ if k.startswith('RGYM_') or k == 'PYTHONPATH']\n",
+    )
+    assert (await evaluate(task, any_sandbox)).score == 0

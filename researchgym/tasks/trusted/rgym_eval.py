@@ -121,8 +121,11 @@ def main(evaluate: Callable[[], dict[str, float]]) -> NoReturn:
 def _as_agent() -> dict[str, Any]:
     """Popen arguments that run a process as the agent's user, with no other groups."""
     user = agent_user()
-    if user is None:
-        return {"preexec_fn": _die_with_parent}
+    if user is None:  # the same user: only the evaluator's own variables are kept from it
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("RGYM_") and k != "PYTHONPATH"
+        }
+        return {"preexec_fn": _die_with_parent, "env": env}
     entry = pwd.getpwnam(user)
     return {
         "user": entry.pw_uid,
