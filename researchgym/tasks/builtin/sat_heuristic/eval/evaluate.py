@@ -1,8 +1,9 @@
 """Evaluator of the SAT heuristic task: times solve() on hidden random 3-SAT instances.
 
 The instances come from sat_instances.py (a copy of the workspace's generate.py) with a
-seed that only this folder knows, one per mode: `validate` (any number of times in an episode) solves 15
-instances from one seed, `submit` (the final evaluation, once) 30 from another, so that a
+seed that only this folder knows, one per mode: `validate` (any number of times in an
+episode) solves 30 instances from one seed, `submit` (the final evaluation, once) 30 from
+another, so that scores of both are totals over as many instances, and a
 solver that records what it sees while validating has nothing to replay at the end.
 answers.json holds, per mode, that seed, a digest of the instances it gives, and whether
 each is satisfiable. Those answers were computed with a trusted reference solver (picosat,
