@@ -1,4 +1,4 @@
-"""The ``researchgym`` command (also ``rgym``): run, sql, report, sandbox, tasks.
+"""The ``researchgym`` command (also ``rgym``): run, sql, report, aup, replay, sandbox, tasks.
 
 Every error a user can cause is a ``ResearchGymError``; it is printed as one message, never
 as a traceback.
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from researchgym.config import RunConfig
     from researchgym.engine import Runner
     from researchgym.sandboxes import SandboxKind
+    from researchgym.storage import Profiles, Report
 
 app = typer.Typer(
     help="An async engine and benchmark for AI research agents.",
@@ -223,15 +224,49 @@ def _show(runner: Runner, progress: Progress, bar: Any, rate: float) -> None:
 
 @app.command()
 def sql(
-    statement: Annotated[str, typer.Argument(help="One SQL statement (DuckDB dialect).")],
+    statement: Annotated[
+        str | None, typer.Argument(help="One SQL statement (DuckDB dialect).")
+    ] = None,
     db: DbOption = DEFAULT_DB,
     format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="List every table's and view's columns and docs.")
+    ] = False,
 ) -> None:
-    """Query the stored runs with SQL."""
+    """Query the stored runs with SQL, or list the tables and views to query (--schema)."""
     from researchgym.storage import open_database, query
 
+    if schema:
+        _print_table(_schema_table(), format)
+        return
+    if statement is None:
+        errors.print("Give a SQL statement, or --schema to list the tables and views.")
+        raise typer.Exit(1)
     with open_database(db) as con:
         _print_table(query(con, statement), format)
+
+
+def _schema_table() -> pa.Table:
+    """One row per column of every table and view, with its doc.
+
+    A view's first row has no column: its doc says what one row of the view is. A table macro
+    is named with its parameters.
+    """
+    import pyarrow as pa
+
+    from researchgym.storage import SCHEMAS, VIEWS
+
+    rows: list[tuple[str, str, str | None, str]] = [
+        (name, "table", field.name, bytes(field.metadata[b"doc"]).decode())
+        for name, schema in SCHEMAS.items()
+        for field in schema
+    ]
+    for name, view in VIEWS.items():
+        kind = "view" if view.usage == name else "macro"
+        rows.append((view.usage, kind, None, view.summary))
+        rows += [(view.usage, kind, column, doc) for column, doc in view.columns.items()]
+    names = ["name", "kind", "column", "doc"]
+    return pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
 
 
 @app.command()
@@ -239,22 +274,98 @@ def report(
     run: Annotated[
         list[str] | None, typer.Option("--run", help="Run id (repeat; default: the latest run).")
     ] = None,
+    k: Annotated[
+        int,
+        typer.Option("--k", min=1, help="Attempts counted per task and agent: the first k."),
+    ] = 4,
     db: DbOption = DEFAULT_DB,
-    format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
+    format: Annotated[
+        Format,
+        typer.Option(help="Output format; csv has the per-task scores only, json every table."),
+    ] = Format.table,
 ) -> None:
-    """Per task and agent: best scores, steps and exit statuses."""
+    """Best Attempt@k and Best Submission@k per task, AUP, failures, cost and exit statuses."""
     from researchgym.storage import latest_run_id, open_database
-    from researchgym.storage import report as report_table
+    from researchgym.storage import report as make_report
 
     with open_database(db) as con:
         runs = run or [r for r in [latest_run_id(con)] if r]
         if not runs:
             errors.print(f"No runs in {db} yet. Start one with: researchgym run")
             raise typer.Exit(1)
-        table = report_table(con, runs)
+        result = make_report(con, runs, k=k)
+    if format is Format.json:
+        tables = {
+            "scores": result.scores,
+            "solvers": result.solvers,
+            "exit_statuses": result.exit_statuses,
+        }
+        out = {"runs": result.runs, "k": result.k, "tau_max": result.tau_max}
+        out |= {name: table.to_pylist() for name, table in tables.items()}
+        print(json.dumps(out, default=str, indent=2))
+    elif format is Format.csv:
+        _print_table(result.scores, format)
+    else:
+        _print_report(result)
+
+
+def _print_report(result: Report) -> None:
+    from researchgym.storage import VARIANTS
+
+    console.print(f"Runs: {', '.join(result.runs)}", highlight=False)
+    for variant in VARIANTS:
+        title = f"{variant.replace('_', ' ').title()}@{result.k}"
+        console.print(_rich_table(result.by_task(variant), title=title))
+    title = f"AUP (tau_max {result.tau_max:g}), failures, tokens and cost"
+    console.print(_rich_table(result.solvers, title=title))
+    console.print(_rich_table(result.exit_statuses, title="Exit statuses"))
+
+
+@app.command()
+def aup(
+    scores: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCORES.csv",
+            help="A CSV with the columns task,solver,variant,score,direction (variant "
+            "best_attempt or best_submission, direction max or min, the solver 'baseline' the "
+            "task's baseline, an empty score a missing one).",
+        ),
+    ],
+    tau_max: Annotated[
+        float | None,
+        typer.Option(help="The right end of the tau grid (default: derived from the scores)."),
+    ] = None,
+    format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
+) -> None:
+    """AUP per solver, best attempt and best submission, from a table of scores (MLGym's)."""
+    from researchgym.storage import performance_profiles, read_scores_csv
+
+    if tau_max is not None and not 0 < tau_max < float("inf"):
+        raise ConfigError(f"--tau-max takes a number above 0, not {tau_max:g}.")
+    profiles = performance_profiles(read_scores_csv(scores), tau_max=tau_max)
+    _print_table(_aup_table(profiles, with_tau_max=format is not Format.table), format)
     if format is Format.table:
-        console.print(f"Runs: {', '.join(runs)}")
-    _print_table(table, format)
+        how = "given" if tau_max is not None else "derived from the scores"
+        console.print(f"tau_max = {profiles.tau_max:g} ({how})", highlight=False)
+
+
+def _aup_table(profiles: Profiles, *, with_tau_max: bool) -> pa.Table:
+    """One row per solver, by AUP (best attempt, then best submission) from the highest."""
+    import pyarrow as pa
+
+    from researchgym.storage import VARIANTS
+
+    def rank(solver: str) -> tuple[float | str, ...]:
+        return (*(-profiles.aup[v].get(solver, float("-inf")) for v in VARIANTS), solver)
+
+    solvers = sorted({s for v in VARIANTS for s in profiles.aup[v]}, key=rank)
+    columns = {"solver": pa.array(solvers, pa.string())}
+    for v in VARIANTS:
+        columns[f"aup_{v}"] = pa.array([profiles.aup[v].get(s) for s in solvers], pa.float64())
+    if with_tau_max:
+        columns["tau_max"] = pa.array([profiles.tau_max] * len(solvers), pa.float64())
+    return pa.table(columns)
 
 
 @app.command()
@@ -504,8 +615,6 @@ def _directions(given: list[str] | None) -> dict[str, Literal["max", "min"]]:
 
 
 def _print_table(table: pa.Table, format: Format) -> None:
-    import pyarrow as pa  # here, not at start-up: `researchgym --help` stays fast
-
     rows = table.to_pylist()
     if format is Format.json:
         print(json.dumps(rows, default=str, indent=2))
@@ -514,19 +623,25 @@ def _print_table(table: pa.Table, format: Format) -> None:
 
         pyarrow.csv.write_csv(table, sys.stdout.buffer)
     else:
-        out = Table(box=box.SIMPLE_HEAD)
-        for field in table.schema:
-            # One word per header line, and no value cut short: narrow terminals wrap cells.
-            numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
-            out.add_column(
-                field.name.replace("_", "\n"),
-                overflow="fold",
-                justify="right" if numeric else "left",
-            )
-        for row in rows:
-            out.add_row(*(_cell(v) for v in row.values()))
-        console.print(out)
+        console.print(_rich_table(table))
         console.print(f"{len(rows)} rows", style="dim")
+
+
+def _rich_table(table: pa.Table, *, title: str | None = None) -> Table:
+    import pyarrow as pa  # here, not at start-up: `researchgym --help` stays fast
+
+    out = Table(box=box.SIMPLE_HEAD, title=title)
+    for field in table.schema:
+        # One word per header line, and no value cut short: narrow terminals wrap cells.
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        out.add_column(
+            field.name.replace("_", "\n"),
+            overflow="fold",
+            justify="right" if numeric else "left",
+        )
+    for row in table.to_pylist():
+        out.add_row(*(_cell(v) for v in row.values()))
+    return out
 
 
 def _cell(value: object) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from researchgym.storage import open_database, query
+from researchgym.storage import SCHEMAS, VIEWS, column_doc, open_database, query
 from tests.tasks.test_loader import make_task
 
 CLI = str(Path(sys.executable).parent / "researchgym")
@@ -54,24 +54,78 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_report_shows_best_scores_and_statuses(db: Path) -> None:
-    done = cli("report", "--db", db)
+def test_report_shows_scores_at_k_aup_failures_and_statuses(db: Path) -> None:
+    done = cli("report", "--db", db, "--k", "1")
     assert done.returncode == 0, done.stderr
-    lines = [line.split() for line in done.stdout.splitlines() if "prisoners_dilemma" in line]
-    # The mock LLM agent lists the workspace, validates and submits it unchanged.
-    assert lines == [
-        ["prisoners_dilemma", agent, "Score", "↑", "2", "2.643", "2.643", "2.643", "3",
-         "submitted", "x2"]
-        for agent in ["baseline", "llm-mock"]
-    ]  # fmt: skip
+    out = done.stdout
+    assert out.index("Best Attempt@1") < out.index("Best Submission@1") < out.index("AUP")
+    # The mock LLM agent lists the workspace, validates and submits it unchanged: every score
+    # is the baseline's (validate 2.635, submit 2.643). Columns: task, metric, the task's
+    # baseline, the baseline agent, the LLM agent.
+    scores = [line.split() for line in out.splitlines() if "prisoners_dilemma" in line]
+    assert scores == [["prisoners_dilemma", "Score", "↑", "2.643", "2.643", "2.643"]] * 2
+    # All tie for the best: every ratio is 1, so tau_max = ceil(10 log10 ceil(1.05)) / 10 and
+    # every AUP is tau_max. Then episodes, failed, incomplete, calls, unpriced, tokens, cost.
+    assert "AUP (tau_max 0.4)" in out
+    section = out[out.index("AUP") : out.index("Exit statuses")]
+    assert re.search(r"^ *baseline +0\.4 +0\.4 +- +- +- ", section, re.MULTILINE)
+    assert re.search(r"^ *baseline \(agent\) +0\.4 +0\.4 +2 +0 +0 +0 ", section, re.MULTILINE)
+    assert re.search(r"^ *llm-mock +0\.4 +0\.4 +2 +0 +0 +6 +0 ", section, re.MULTILINE)
+    assert re.search(r"llm-mock\s+submitted\s+2\s+1\s*$", out, re.MULTILINE)
 
 
-def test_report_as_json_has_full_precision(db: Path) -> None:
+def test_report_as_json_has_every_table_at_full_precision(db: Path) -> None:
     done = cli("report", "--db", db, "--format", "json")
-    baseline, llm = json.loads(done.stdout)
+    report = json.loads(done.stdout)
+    assert list(report) == ["runs", "k", "tau_max", "scores", "solvers", "exit_statuses"]
+    assert (report["k"], report["tau_max"]) == (4, 0.4)
+    baseline, llm = report["scores"]
     assert (baseline["agent"], llm["agent"]) == ("baseline", "llm-mock")
-    assert baseline["best_attempt"] == baseline["baseline"] == 2.64314
-    assert baseline["exit_statuses"] == llm["exit_statuses"] == "submitted x2"
+    assert baseline["best_attempt_at_k"] == baseline["baseline"] == 2.64314
+    assert (llm["attempts"], llm["scored"], llm["best_submission_at_k"]) == (2, 2, 2.64314)
+    assert [s["solver"] for s in report["solvers"]] == ["baseline", "baseline (agent)", "llm-mock"]
+    assert {(r["agent"], r["exit_status"], r["episodes"]) for r in report["exit_statuses"]} == {
+        ("baseline", "submitted", 2),
+        ("llm-mock", "submitted", 2),
+    }
+
+
+def test_report_as_csv_is_the_scores_per_task_and_agent(db: Path) -> None:
+    lines = cli("report", "--db", db, "--format", "csv", "--k", "1").stdout.splitlines()
+    assert lines == [
+        '"task_id","agent","metric","direction","baseline","attempts","scored",'
+        '"best_attempt_at_k","best_submission_at_k"',
+        '"prisoners_dilemma","baseline","Score","max",2.64314,1,1,2.64314,2.64314',
+        '"prisoners_dilemma","llm-mock","Score","max",2.64314,1,1,2.64314,2.64314',
+    ]
+
+
+def test_sql_schema_documents_every_table_and_view(tmp_path: Path) -> None:
+    done = cli("sql", "--schema", "--format", "json", "--db", tmp_path / "none.duckdb")
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert {r["name"] for r in listed} == {*SCHEMAS, *(v.usage for v in VIEWS.values())}
+    assert {
+        "name": "best_at_k(k, runs := NULL)",
+        "kind": "macro",
+        "column": "best_attempt_at_k",
+        "doc": VIEWS["best_at_k"].columns["best_attempt_at_k"],
+    } in listed
+    assert {
+        "name": "episodes",
+        "kind": "table",
+        "column": "exit_status",
+        "doc": column_doc("episodes", "exit_status"),
+    } in listed
+    assert all(r["doc"] for r in listed)
+    table = cli("sql", "--schema")
+    assert re.search(r"^\s*team_messages\s+view\s+correlation_id\s", table.stdout, re.MULTILINE)
+
+
+def test_sql_needs_a_statement_or_schema(db: Path) -> None:
+    done = cli("sql", "--db", db)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "Give a SQL statement, or --schema to list the tables and views.\n"
 
 
 def test_sql_table_csv_and_json(db: Path) -> None:

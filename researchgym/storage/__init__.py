@@ -7,7 +7,10 @@ duckdb.py    DuckDBSink                       ... a DuckDB file (runs/researchgy
 parquet.py   ParquetSink                      ... Parquet files partitioned by run
 writer.py    open_writer, Writer, ...         the one task that buffers rows and owns a sink
 database.py  open_database, query             the read side, for either sink's output
-report.py    report, latest_run_id            the run report, as SQL
+views.py     VIEWS, ViewDoc, Dimension        the metric views and macros every connection has
+metrics.py   best_at_k, failures, ...         the metrics as Arrow tables, from those views
+report.py    report, Report, latest_run_id    the run report: scores at k, AUP, cost, failures
+profiles.py  performance_profiles, ...        performance profiles and AUP, from any scores
 ```
 
 Errors: StorageError, DatabaseLockedError and QueryError from ``researchgym.errors``.
@@ -23,24 +26,63 @@ from __future__ import annotations
 
 from researchgym.storage.database import open_database, query
 from researchgym.storage.duckdb import DuckDBSink
+from researchgym.storage.metrics import (
+    ActionDimension,
+    actions,
+    best_at_k,
+    costs,
+    exit_statuses,
+    failures,
+    profile_scores,
+    solver_name,
+)
 from researchgym.storage.parquet import ParquetSink
-from researchgym.storage.report import latest_run_id, report
+from researchgym.storage.profiles import (
+    BASELINE,
+    VARIANTS,
+    Profiles,
+    SolverScore,
+    Variant,
+    performance_profiles,
+    read_scores_csv,
+)
+from researchgym.storage.report import Report, latest_run_id, report
 from researchgym.storage.schema import SCHEMAS, TableName, column_doc
 from researchgym.storage.sink import Sink
+from researchgym.storage.views import VIEWS, Dimension, ViewDoc
 from researchgym.storage.writer import Writer, WriterStatistics, open_writer
 
 __all__ = [
+    "BASELINE",
     "SCHEMAS",
+    "VARIANTS",
+    "VIEWS",
+    "ActionDimension",
+    "Dimension",
     "DuckDBSink",
     "ParquetSink",
+    "Profiles",
+    "Report",
     "Sink",
+    "SolverScore",
     "TableName",
+    "Variant",
+    "ViewDoc",
     "Writer",
     "WriterStatistics",
+    "actions",
+    "best_at_k",
     "column_doc",
+    "costs",
+    "exit_statuses",
+    "failures",
     "latest_run_id",
     "open_database",
     "open_writer",
+    "performance_profiles",
+    "profile_scores",
     "query",
+    "read_scores_csv",
     "report",
+    "solver_name",
 ]

@@ -2,7 +2,8 @@
 
 ``open_database`` takes either sink's output. A DuckDB file is opened as is. A Parquet root
 becomes an in-memory database with one view per table over that table's files, so the same
-SQL runs against both::
+SQL runs against both. Either way the connection also has the metric views and macros of
+``views.py`` (``episode_results``, ``best_at_k(k)``, ...)::
 
     con = open_database(Path("runs/researchgym.duckdb"))
     query(con, "SELECT kind, count(*) FROM events GROUP BY kind")
@@ -24,6 +25,7 @@ from researchgym.storage.duckdb import (
     sql_literal,
 )
 from researchgym.storage.schema import SCHEMAS
+from researchgym.storage.views import create_views
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,7 +40,8 @@ def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyCon
     """Open the tables a sink wrote, as a DuckDB connection.
 
     Every table of SCHEMAS is there, with its columns in schema order and each column's doc
-    as its DuckDB comment, even before any row of it was written.
+    as its DuckDB comment, even before any row of it was written; so is every view and table
+    macro of VIEWS, as temporary objects of the connection.
 
     Args:
         target: A DuckDB file (what DuckDBSink wrote) or a folder (the root ParquetSink wrote
@@ -52,7 +55,8 @@ def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyCon
 
     Raises:
         StorageError: If there is nothing at ``target`` yet, the file is not a DuckDB
-            database, or it cannot be opened.
+            database, it cannot be opened, or its tables lack columns the views read (a
+            database of an older researchgym).
         DatabaseLockedError: If another process holds the DuckDB file.
     """
     if target.is_dir():
@@ -62,7 +66,7 @@ def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyCon
             f"There is no database at {target} yet. `researchgym run` creates it; pass --db "
             "to read another one."
         )
-    return connect_file(target, read_only=read_only)
+    return _with_views(connect_file(target, read_only=read_only), target)
 
 
 def _open_parquet(root: Path) -> duckdb.DuckDBPyConnection:
@@ -74,6 +78,19 @@ def _open_parquet(root: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         con.close()
         raise StorageError(f"Cannot read the Parquet files under {root}: {exc}") from exc
+    return _with_views(con, root)
+
+
+def _with_views(con: duckdb.DuckDBPyConnection, target: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        create_views(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise StorageError(
+            f"Cannot create the metric views over {target}: {str(exc).splitlines()[0]} Its "
+            "tables lack what the views read: it was written by an older researchgym. Pass "
+            "a newer database with --db."
+        ) from exc
     return con
 
 

@@ -1,57 +1,94 @@
-"""The run report: per task and agent, the best scores, steps and exit statuses.
+"""The run report: the benchmark's headline numbers for a selection of runs.
 
-One row per task and agent: the metric (with ↑ if higher is better, ↓ if lower), the
-number of episodes, the best attempt (the best score logged by any validate or submission of
-any episode), the best submission (the best, over episodes, of each episode's last logged
-score; both as the MLGym paper defines them, over every attempt of the selected runs), the
-task's baseline, the mean steps per episode and how the episodes ended. Episodes with no
-score count towards neither score.
+Per task and agent, Best Attempt@k and Best Submission@k beside the task's baseline; per
+solver (each agent label, and the baseline), the AUP of both performance profiles, with the
+agent's failed and incomplete episodes, tokens and cost; and how the episodes ended. Every
+number comes from the views (``views.py``) through ``metrics.py``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from researchgym.storage.database import query
+from researchgym.storage.metrics import best_at_k, exit_statuses, profile_scores, solver_name
+from researchgym.storage.profiles import BASELINE, VARIANTS, performance_profiles
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import duckdb
-    import pyarrow as pa
 
-__all__ = ["latest_run_id", "report"]
+    from researchgym.storage.profiles import Variant
 
-_REPORT_SQL = """
-WITH per_episode AS (
-    SELECT e.task_id, e.agent, e.metric, e.direction, e.baseline, e.steps, e.exit_status,
-           CASE e.direction WHEN 'max' THEN max(s.score) ELSE min(s.score) END AS best,
-           arg_max(s.score, s.seq) AS last
-    FROM episodes e LEFT JOIN scores s USING (run_id, episode_id)
-    WHERE list_contains($runs, e.run_id)
-    GROUP BY e.run_id, e.episode_id, e.task_id, e.agent, e.metric, e.direction, e.baseline,
-             e.steps, e.exit_status
-),
-statuses AS (
-    SELECT task_id, agent,
-           string_agg(exit_status || ' x' || n, ', ' ORDER BY n DESC, exit_status) AS statuses
-    FROM (SELECT task_id, agent, exit_status, count(*) AS n FROM per_episode GROUP BY ALL)
-    GROUP BY ALL
-)
-SELECT p.task_id AS task,
-       p.agent,
-       any_value(p.metric) || CASE any_value(p.direction) WHEN 'max' THEN ' ↑' ELSE ' ↓' END
-           AS metric,
-       count(*) AS episodes,
-       CASE any_value(p.direction) WHEN 'max' THEN max(p.best) ELSE min(p.best) END
-           AS best_attempt,
-       CASE any_value(p.direction) WHEN 'max' THEN max(p.last) ELSE min(p.last) END
-           AS best_submission,
-       any_value(p.baseline) AS baseline,
-       round(avg(p.steps), 1) AS steps,
-       any_value(st.statuses) AS exit_statuses
-FROM per_episode p JOIN statuses st USING (task_id, agent)
-GROUP BY p.task_id, p.agent
-ORDER BY task, agent
+__all__ = ["Report", "latest_run_id", "report"]
+
+_AGENTS_SQL = """
+SELECT f.agent, f.episodes, f.failed, f.incomplete,
+       coalesce(c.calls, 0) AS model_calls, coalesce(c.unpriced_calls, 0) AS unpriced_calls,
+       coalesce(c.input_tokens, 0) AS input_tokens, coalesce(c.output_tokens, 0) AS output_tokens,
+       coalesce(c.cost_usd, 0.0) AS cost_usd
+FROM failures_by_agent(runs := $runs) f LEFT JOIN costs_by_agent(runs := $runs) c USING (agent)
 """
+
+_SOLVER_SCHEMA = pa.schema(
+    [
+        ("solver", pa.string()),
+        ("aup_best_attempt", pa.float64()),
+        ("aup_best_submission", pa.float64()),
+        ("episodes", pa.int64()),
+        ("failed", pa.int64()),
+        ("incomplete", pa.int64()),
+        ("model_calls", pa.int64()),
+        ("unpriced_calls", pa.int64()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("cost_usd", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report of some runs (``report()``)."""
+
+    runs: list[str]
+    """The run ids it covers."""
+    k: int
+    """Attempts counted per task and agent: the first k by attempt number."""
+    scores: pa.Table
+    """Per task and agent: the rows of the ``best_at_k`` macro."""
+    tau_max: float
+    """The right end of the performance profiles' grid, derived from the scores."""
+    solvers: pa.Table
+    """Per solver: ``aup_best_attempt``, ``aup_best_submission``, then (agents only; null for
+    the baseline) episodes, failed, incomplete, model_calls, unpriced_calls, input_tokens,
+    output_tokens and cost_usd."""
+    exit_statuses: pa.Table
+    """Per agent and exit status: the rows of the ``exit_statuses_by_agent`` macro."""
+
+    def by_task(self, variant: Variant) -> pa.Table:
+        """Return one variant's scores with a row per task and a column per solver.
+
+        The columns are ``task``, ``metric`` (its name and ↑ if higher is better, ↓ if
+        lower), ``baseline`` (the task's), then one per agent, named by ``solver_name``.
+        """
+        agents = sorted({solver_name(a) for a in self.scores.column("agent").to_pylist()})
+        rows: dict[str, dict[str, object]] = {}
+        for r in self.scores.to_pylist():
+            arrow = "↑" if r["direction"] == "max" else "↓"
+            row = rows.setdefault(
+                r["task_id"],
+                {"task": r["task_id"], "metric": f"{r['metric']} {arrow}",
+                 "baseline": r["baseline"], **dict.fromkeys(agents)},
+            )  # fmt: skip
+            row[solver_name(r["agent"])] = r[f"{variant}_at_k"]
+        fields = [("task", pa.string()), ("metric", pa.string()), ("baseline", pa.float64())]
+        schema = pa.schema(fields + [(a, pa.float64()) for a in agents])
+        return pa.Table.from_pylist(list(rows.values()), schema=schema)
 
 
 def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -62,10 +99,35 @@ def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
     return str(rows[0]["run_id"]) if rows else None
 
 
-def report(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> pa.Table:
-    """Return the report table of the given runs.
+def report(con: duckdb.DuckDBPyConnection, runs: Sequence[str], *, k: int = 4) -> Report:
+    """Compute the report of the given runs.
+
+    Args:
+        con: A connection from open_database.
+        runs: The run ids to cover.
+        k: Attempts counted per task and agent (the first k by attempt number).
 
     Raises:
-        QueryError: If the database lacks the tables (not a researchgym database).
+        ValueError: If k is below 1.
+        QueryError: If the database lacks the tables or views (not opened by open_database).
     """
-    return query(con, _REPORT_SQL, {"runs": run_ids})
+    profiles = performance_profiles(profile_scores(con, runs, k))
+    agents = {
+        solver_name(r["agent"]): r for r in query(con, _AGENTS_SQL, {"runs": runs}).to_pylist()
+    }
+    solvers = [
+        {
+            "solver": s,
+            **{f"aup_{v}": profiles.aup[v].get(s) for v in VARIANTS},
+            **{c: v for c, v in agents.get(s, {}).items() if c != "agent"},
+        }
+        for s in [BASELINE, *sorted(agents)]
+    ]
+    return Report(
+        runs=list(runs),
+        k=k,
+        scores=best_at_k(con, runs, k),
+        tau_max=profiles.tau_max,
+        solvers=pa.Table.from_pylist(solvers, schema=_SOLVER_SCHEMA),
+        exit_statuses=exit_statuses(con, runs, by="agent"),
+    )
