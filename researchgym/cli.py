@@ -1,4 +1,4 @@
-"""The ``researchgym`` command (also ``rgym``): run, sql, report, aup, replay, sandbox, tasks.
+"""The ``researchgym`` command (``rgym``): run, sql, report, aup, plot, replay, sandbox, tasks.
 
 Every error a user can cause is a ``ResearchGymError``; it is printed as one message, never
 as a traceback.
@@ -23,6 +23,7 @@ from rich.table import Table
 from researchgym.errors import ConfigError, ResearchGymError
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
     from researchgym.config import RunConfig
@@ -285,15 +286,11 @@ def report(
     ] = Format.table,
 ) -> None:
     """Best Attempt@k and Best Submission@k per task, AUP, failures, cost and exit statuses."""
-    from researchgym.storage import latest_run_id, open_database
+    from researchgym.storage import open_database
     from researchgym.storage import report as make_report
 
     with open_database(db) as con:
-        runs = run or [r for r in [latest_run_id(con)] if r]
-        if not runs:
-            errors.print(f"No runs in {db} yet. Start one with: researchgym run")
-            raise typer.Exit(1)
-        result = make_report(con, runs, k=k)
+        result = make_report(con, _chosen_runs(con, run, db), k=k)
     if format is Format.json:
         tables = {
             "scores": result.scores,
@@ -307,6 +304,17 @@ def report(
         _print_table(result.scores, format)
     else:
         _print_report(result)
+
+
+def _chosen_runs(con: duckdb.DuckDBPyConnection, given: list[str] | None, db: Path) -> list[str]:
+    """The runs given, or else the latest; exit with one line when the database has none."""
+    from researchgym.storage import latest_run_id
+
+    runs = given or [r for r in [latest_run_id(con)] if r]
+    if not runs:
+        errors.print(f"No runs in {db} yet. Start one with: researchgym run")
+        raise typer.Exit(1)
+    return runs
 
 
 def _print_report(result: Report) -> None:
@@ -366,6 +374,39 @@ def _aup_table(profiles: Profiles, *, with_tau_max: bool) -> pa.Table:
     if with_tau_max:
         columns["tau_max"] = pa.array([profiles.tau_max] * len(solvers), pa.float64())
     return pa.table(columns)
+
+
+@app.command()
+def plot(
+    run: Annotated[
+        list[str] | None, typer.Option("--run", help="Run id (repeat; default: the latest run).")
+    ] = None,
+    k: Annotated[
+        int,
+        typer.Option("--k", min=1, help="Attempts counted per task and agent: the first k."),
+    ] = 4,
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[Path, typer.Option(help="The folder the PNG files go to.")] = Path("runs/plots"),
+) -> None:
+    """Plot performance profiles, AUP against cost, exit statuses, failures and actions (PNG)."""
+    from researchgym.storage import PLOTS, open_database, write_plots
+
+    with open_database(db) as con:
+        runs = _chosen_runs(con, run, db)
+        with Progress(
+            TextColumn("[bold]plots"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[file]}"), console=console, transient=True,
+            disable=not console.is_terminal,  # else it leaves a blank line in a pipe
+        ) as progress:  # fmt: skip
+            bar = progress.add_task("plot", total=len(PLOTS), file="")
+
+            def written(path: Path) -> None:
+                progress.update(bar, advance=1, file=path.name)
+
+            files = write_plots(con, runs, out, k=k, on_written=written)
+    console.print(f"{len(files)} plots of {', '.join(runs)} (k = {k}):", highlight=False)
+    for path in files:
+        console.print(f"  {path}", highlight=False, soft_wrap=True)
 
 
 @app.command()

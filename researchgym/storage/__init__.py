@@ -11,6 +11,8 @@ views.py     VIEWS, ViewDoc, Dimension        the metric views and macros every 
 metrics.py   best_at_k, failures, ...         the metrics as Arrow tables, from those views
 report.py    report, Report, latest_run_id    the run report: scores at k, AUP, cost, failures
 profiles.py  performance_profiles, ...        performance profiles and AUP, from any scores
+plots.py     write_plots, PLOTS               the plots of some runs, as PNG files
+charts.py                                     ... drawn by matplotlib (imported when plotting)
 ```
 
 Errors: StorageError, DatabaseLockedError and QueryError from ``researchgym.errors``.
@@ -37,6 +39,7 @@ from researchgym.storage.metrics import (
     solver_name,
 )
 from researchgym.storage.parquet import ParquetSink
+from researchgym.storage.plots import PLOTS, write_plots
 from researchgym.storage.profiles import (
     BASELINE,
     VARIANTS,
@@ -54,6 +57,7 @@ from researchgym.storage.writer import Writer, WriterStatistics, open_writer
 
 __all__ = [
     "BASELINE",
+    "PLOTS",
     "SCHEMAS",
     "VARIANTS",
     "VIEWS",
@@ -85,4 +89,5 @@ __all__ = [
     "read_scores_csv",
     "report",
     "solver_name",
+    "write_plots",
 ]

@@ -75,6 +75,8 @@ def test_package_exports_exactly_the_public_names() -> None:
             "Variant",
             "performance_profiles",
             "read_scores_csv",
+            "PLOTS",
+            "write_plots",
         ]
     )
     for name in researchgym.storage.__all__:
