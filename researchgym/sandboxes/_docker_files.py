@@ -5,6 +5,7 @@ asyncio only (aiodocker).
 
 from __future__ import annotations
 
+import errno
 import io
 import tarfile
 import time
@@ -70,6 +71,9 @@ def only_file(archive: tarfile.TarFile, path: str) -> bytes:
     member = archive.getmembers()[0]
     if member.isdir():
         raise IsADirectoryError(path)
+    if member.issym() or member.islnk():
+        # The daemon reads with root's rights: a link is not followed (as O_NOFOLLOW would)
+        raise OSError(errno.ELOOP, "a link is not read", path)
     extracted = archive.extractfile(member)
     if extracted is None:  # a link or a device
         raise FileNotFoundError(path)

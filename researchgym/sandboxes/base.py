@@ -152,6 +152,8 @@ class Sandbox(AsyncResource):
             FileNotFoundError: If there is no such file.
             IsADirectoryError: If the path is a directory.
             PermissionError: If the file cannot be read.
+            OSError: If the path is a link and the backend reads with more rights than the
+                agent (Docker): it does not follow links.
             SandboxClosedError: If the sandbox was closed.
         """
 

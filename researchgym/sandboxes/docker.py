@@ -278,6 +278,7 @@ class DockerSandbox(Sandbox):
         Raises:
             FileNotFoundError: If there is no such file.
             IsADirectoryError: If the path is a directory.
+            OSError: If the path is a link (ELOOP): the daemon would read it as root.
             SandboxClosedError: If the sandbox was closed.
         """
         self._check_open()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import socket
@@ -305,3 +306,14 @@ async def test_containers_are_named_for_their_episode(sandbox_image: str) -> Non
                 await anyio.sleep(0.02)
             else:
                 pytest.fail("the warm container was never renamed")
+
+
+async def test_links_are_not_read_with_the_daemons_rights(docker_sandbox: DockerSandbox) -> None:
+    await docker_sandbox.run(
+        ["sh", "-c", "echo secret > /var/lib/researchgym/key; chmod 600 /var/lib/researchgym/key"],
+        timeout=10,
+    )
+    await docker_sandbox.exec("ln -s /var/lib/researchgym/key link", timeout=10)
+    with pytest.raises(OSError, match="a link is not read") as info:
+        await docker_sandbox.read_file("link")
+    assert info.value.errno == errno.ELOOP
