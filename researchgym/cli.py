@@ -571,7 +571,7 @@ def tasks_show(
     spec, files = loaded.spec, task_files(loaded)
     better = "higher" if spec.metric.direction == "max" else "lower"
     console.print(f"[bold]{spec.name}[/] ({spec.id}, {spec.domain})  {loaded.root}")
-    console.print(spec.description.rstrip(), highlight=False, markup=False)
+    console.print(_reflowed(spec.description), highlight=False, markup=False)
     console.print(
         f"metric: {spec.metric.name} ({better} is better), baseline {spec.baseline.score:.6g}; "
         f"submission: {spec.submission.kind} {spec.submission.path}",
@@ -584,6 +584,24 @@ def tasks_show(
     ]:
         for name in names:
             console.print(f"  {folder}/{name}{note}", highlight=False, markup=False)
+
+
+def _reflowed(text: str) -> str:
+    """Each paragraph's prose as one line, for the terminal to wrap.
+
+    Blank and indented lines (examples) stay as written.
+    """
+    out: list[str] = []
+    prose: list[str] = []
+    for line in [*text.strip().splitlines(), ""]:
+        if line and not line[:1].isspace():
+            prose.append(line.strip())
+            continue
+        if prose:
+            out.append(" ".join(prose))
+            prose = []
+        out.append(line)
+    return "\n".join(out).rstrip()
 
 
 @tasks_app.command("validate")

@@ -42,6 +42,17 @@ def test_show_prints_the_description_and_marks_eval_hidden() -> None:
     ]
 
 
+def test_show_lets_the_terminal_wrap_prose_but_keeps_examples() -> None:
+    done = cli("tasks", "show", "diabetes_regression")  # COLUMNS=200
+    lines = done.stdout.splitlines()
+    # a paragraph written over several lines of task.yaml is one line, wrapped at 200
+    paragraph = next(line for line in lines if line.startswith("What you must produce:"))
+    assert len(paragraph) > 150
+    # the indented example stays as written, a line each
+    start = lines.index("    id,prediction")
+    assert lines[start + 1 : start + 3] == ["    0,151.2", "    1,98.75"]
+
+
 def test_show_an_unknown_task_lists_the_known_ones() -> None:
     done = cli("tasks", "show", "nope")
     assert done.returncode == 1
