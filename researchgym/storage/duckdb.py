@@ -159,9 +159,13 @@ class DuckDBSink(Sink):
             raise
 
     def _create_tables(self) -> None:
+        # views.py builds its SQL with this module's quoting: imported here, not at the top
+        from researchgym.storage.views import create_views
+
         statements = [s for table in SCHEMAS for s in (create_table_sql(table), comment_sql(table))]
         try:
             self._con.execute("BEGIN;\n" + ";\n".join(statements) + ";\nCOMMIT")
+            create_views(self._con, stored=True)  # for any DuckDB client that opens the file
         except duckdb.Error as exc:
             raise StorageError(f"Cannot create the tables in {self.path}: {exc}") from exc
 

@@ -205,26 +205,31 @@ _MACRO_SQL: dict[str, tuple[str, str]] = {
 }
 
 
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every view and table macro of VIEWS on a connection, as temporary objects.
+def create_views(con: duckdb.DuckDBPyConnection, *, stored: bool = False) -> None:
+    """Create every view and table macro of VIEWS on a connection.
 
-    Temporary objects need no write access, so this works on a read-only connection too;
-    each column of a view gets its doc as a DuckDB column comment.
+    Each column of a view gets its doc as a DuckDB column comment.
 
     Args:
         con: A connection that has every table of SCHEMAS.
+        stored: Store them in the database, for any DuckDB client that opens the file (the
+            sink does so). By default they are temporary objects of the connection, which
+            need no write access and shadow stored ones of an older version.
 
     Raises:
         duckdb.Error: If a table is missing or lacks a column a view reads.
     """
-    statements = [f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}" for name, sql in _VIEW_SQL.items()]
+    temp = "" if stored else "TEMP "
+    statements = [
+        f"CREATE OR REPLACE {temp}VIEW {name} AS {sql}" for name, sql in _VIEW_SQL.items()
+    ]
     statements += [
         f"COMMENT ON COLUMN {name}.{sql_identifier(column)} IS {sql_literal(doc)}"
         for name in _VIEW_SQL
         for column, doc in VIEWS[name].columns.items()
     ]
     statements += [
-        f"CREATE OR REPLACE TEMP MACRO {name}({params}) AS TABLE {sql}"
+        f"CREATE OR REPLACE {temp}MACRO {name}({params}) AS TABLE {sql}"
         for name, (params, sql) in _MACRO_SQL.items()
     ]
     con.execute(";\n".join(statements))
