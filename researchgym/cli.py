@@ -177,7 +177,7 @@ def _run_with_progress(cfg: RunConfig) -> None:
             errors.print("Cancelled. Everything recorded so far is stored.")
             raise typer.Exit(130) from None
     stats = runner.statistics()
-    console.print(f"{stats.done} episodes ({stats.failed} failed), {stats.steps} steps.")
+    console.print(f"{stats.done} episodes ({stats.crashed} crashed), {stats.steps} steps.")
     console.print(f"Report: researchgym report --db {cfg.storage.path}", soft_wrap=True)
     if not any(_real_models(agent.params) for agent in cfg.agents):
         console.print(OFFLINE_HINT, style="dim", soft_wrap=True)
@@ -219,7 +219,7 @@ async def _watch(runner: Runner, progress: Progress, bar: Any) -> None:
 
 def _show(runner: Runner, progress: Progress, bar: Any, rate: float) -> None:
     s = runner.statistics()
-    detail = f"running {s.running}  failed {s.failed}  steps {s.steps}  {rate:,.0f} steps/s"
+    detail = f"running {s.running}  crashed {s.crashed}  steps {s.steps}  {rate:,.0f} steps/s"
     progress.update(bar, total=s.episodes or None, completed=s.done, detail=detail)
 
 

@@ -48,7 +48,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "run", "--task", "prisoners_dilemma", "--attempts", "2", "--sandbox", "local", "--db", path
     )
     assert done.returncode == 0, done.stderr
-    assert "4 episodes (0 failed), 12 steps." in done.stdout
+    assert "4 episodes (0 crashed), 12 steps." in done.stdout
     assert f"Report: researchgym report --db {path}" in done.stdout
     assert "To run a real model: researchgym run --model openai/gpt-4o" in done.stdout
     return path

@@ -69,7 +69,7 @@ def test_a_team_experiment_from_a_config_file(tmp_path: Path) -> None:
     )  # fmt: skip
     done = cli("run", config)
     assert done.returncode == 0, done.stderr
-    assert "3 episodes (0 failed)" in done.stdout
+    assert "3 episodes (0 crashed)" in done.stdout
     members = rows(
         tmp_path / "db.duckdb",
         "SELECT e.agent, a.name, a.request_model FROM agents a JOIN episodes e "

@@ -22,8 +22,9 @@ from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, 
 from researchgym.engine.placement import engine_placement
 from researchgym.engine.recorder import Recorder, now_us
 from researchgym.engine.status import FAILED
+from researchgym.errors import ConfigError
 from researchgym.sandboxes import open_sandboxes
-from researchgym.storage import DuckDBSink, ParquetSink, open_writer
+from researchgym.storage import DuckDBSink, ParquetSink, has_run, open_writer
 from researchgym.tasks import builtin_task_ids, resolve_task
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ class RunStatistics:
     running: int
     done: int
     """Episodes finished, failed ones included."""
-    failed: int
-    """Episodes that ended in early_exit or exit_error."""
+    crashed: int
+    """Episodes that ended in early_exit or exit_error (the report's "failed" is another
+    count: episodes that ended in any error and have no score)."""
     steps: int
     """Agent actions so far, over all episodes."""
 
@@ -61,9 +63,9 @@ class Runner:
 
     def statistics(self) -> RunStatistics:
         """Return the run's progress so far."""
-        failed = sum(o.exit_status in FAILED for o in self.outcomes)
+        crashed = sum(o.exit_status in FAILED for o in self.outcomes)
         steps = self._recorder.tool_calls if self._recorder else 0
-        return RunStatistics(self._planned, self._running, len(self.outcomes), failed, steps)
+        return RunStatistics(self._planned, self._running, len(self.outcomes), crashed, steps)
 
     async def run(self) -> list[EpisodeOutcome]:
         """Run every episode and store everything.
@@ -73,7 +75,7 @@ class Runner:
 
         Raises:
             ResearchGymError: If a task or an agent cannot be loaded, a CPU of the placement
-                does not exist, or the store cannot be opened.
+                does not exist, the store cannot be opened, or it holds a run of this id.
         """
         with engine_placement(self.config.cpus):
             return await self._run()
@@ -82,7 +84,13 @@ class Runner:
         plans = await anyio.to_thread.run_sync(self._plan)
         await self._check_models()
         self._planned = len(plans)
-        sink = await anyio.to_thread.run_sync(open_sink, self.config.storage)
+        storage, run_id = self.config.storage, self.config.run_id
+        if await anyio.to_thread.run_sync(has_run, storage.path, run_id):
+            raise ConfigError(
+                f"The run id '{run_id}' is already in {storage.path}: give the run a new "
+                "run_id, or leave it out for a fresh one."
+            )
+        sink = await anyio.to_thread.run_sync(open_sink, storage)
         async with open_writer(sink) as writer:
             self._recorder = recorder = Recorder(writer, run_id=self.config.run_id)
             started_at, status = now_us(), "cancelled"

@@ -26,7 +26,7 @@ Example::
 
 from __future__ import annotations
 
-from researchgym.storage.database import open_database, query
+from researchgym.storage.database import has_run, open_database, query
 from researchgym.storage.duckdb import DuckDBSink
 from researchgym.storage.metrics import (
     ActionDimension,
@@ -80,6 +80,7 @@ __all__ = [
     "costs",
     "exit_statuses",
     "failures",
+    "has_run",
     "latest_run_id",
     "open_database",
     "open_writer",

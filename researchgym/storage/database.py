@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from researchgym.storage.schema import TableName
 
-__all__ = ["open_database", "query"]
+__all__ = ["has_run", "open_database", "query"]
 
 
 def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -127,3 +127,22 @@ def query(
         return pa.table({}) if relation is None else relation.to_arrow_table()
     except duckdb.Error as exc:
         raise QueryError(sql, str(exc)) from exc
+
+
+def has_run(target: Path, run_id: str) -> bool:
+    """Return True if ``target`` (a DuckDB file or a Parquet root) holds rows of ``run_id``.
+
+    Raises:
+        StorageError: If the store exists but cannot be opened.
+        DatabaseLockedError: If another process holds the DuckDB file.
+    """
+    if not target.exists():
+        return False
+    with open_database(target) as con:
+        found = query(
+            con,
+            "SELECT 1 FROM runs WHERE run_id = $id UNION ALL "
+            "SELECT 1 FROM episodes WHERE run_id = $id LIMIT 1",
+            {"id": run_id},
+        )
+    return bool(found.num_rows)

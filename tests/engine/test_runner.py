@@ -239,7 +239,7 @@ async def test_runs_under_both_backends(tmp_path: Path) -> None:
     outcomes = await runner.run()
     assert [o.exit_status for o in outcomes] == ["submitted"] * 3
     stats = runner.statistics()
-    assert (stats.episodes, stats.done, stats.running, stats.failed, stats.steps) == (3, 3, 0, 0, 9)
+    assert (stats.episodes, stats.done, stats.running, stats.crashed, stats.steps) == (3, 3, 0, 0, 9)
 
 
 async def test_sandboxes_run_on_their_cpus(tmp_path: Path) -> None:
@@ -308,3 +308,18 @@ async def test_docker_run_end_to_end(tmp_path: Path, sandbox_image: str) -> None
             all=True, filters={"label": [f"researchgym.run={cfg.run_id}"]}
         )
     assert left == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("store", ["duckdb", "parquet"])
+async def test_a_run_id_already_stored_is_refused(tmp_path: Path, store: str) -> None:
+    storage = {"format": store, "path": tmp_path / ("db.duckdb" if store == "duckdb" else "pq")}
+    cfg = config(tmp_path, tasks=[toy_task(tmp_path / "toy")], run_id="mine", storage=storage)
+    await Runner(cfg).run()
+    with pytest.raises(ConfigError, match=r"^The run id 'mine' is already in .*: give the run"):
+        await Runner(cfg).run()
+    # the first run's rows only, once
+    assert await sql(cfg, "SELECT run_id, episodes FROM runs") == [
+        {"run_id": "mine", "episodes": 2}
+    ]
+    assert await sql(cfg, "SELECT count(*) AS n FROM episodes") == [{"n": 2}]

@@ -53,6 +53,7 @@ def test_package_exports_exactly_the_public_names() -> None:
             "WriterStatistics",
             "open_writer",
             "open_database",
+            "has_run",
             "query",
             "report",
             "Report",
