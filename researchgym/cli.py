@@ -307,12 +307,24 @@ def report(
 
 
 def _chosen_runs(con: duckdb.DuckDBPyConnection, given: list[str] | None, db: Path) -> list[str]:
-    """The runs given, or else the latest; exit with one line when the database has none."""
-    from researchgym.storage import latest_run_id
+    """The runs given, or else the latest run.
+
+    Exits with one line if the database has no run, or lacks a run given.
+    """
+    from researchgym.storage import latest_run_id, query
 
     runs = given or [r for r in [latest_run_id(con)] if r]
     if not runs:
         errors.print(f"No runs in {db} yet. Start one with: researchgym run")
+        raise typer.Exit(1)
+    stored = query(con, "SELECT DISTINCT run_id FROM episodes ORDER BY run_id").column(0)
+    unknown = sorted(set(runs) - set(stored.to_pylist()))
+    if unknown:
+        errors.print(
+            f"No run {', '.join(map(repr, unknown))} in {db}. "
+            f"Its runs: {', '.join(stored.to_pylist()[-10:])}",
+            highlight=False,
+        )
         raise typer.Exit(1)
     return runs
 

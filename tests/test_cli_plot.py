@@ -36,3 +36,12 @@ def test_plot_of_a_database_without_runs_is_one_clear_error(tmp_path: Path) -> N
         re.escape(f"No runs in {db} yet. Start one with: researchgym run") + r"\n", done.stderr
     )
     assert not (tmp_path / "plots").exists()
+
+
+def test_a_run_not_in_the_database_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    write_synthetic(db, episodes=50, events_per_episode=20, run_id="r1")
+    for command in ("plot", "report"):
+        done = cli(command, "--db", db, "--run", "r1", "--run", "typo")
+        assert done.returncode == 1
+        assert done.stderr == f"No run 'typo' in {db}. Its runs: r1\n"
