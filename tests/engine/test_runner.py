@@ -239,7 +239,8 @@ async def test_runs_under_both_backends(tmp_path: Path) -> None:
     outcomes = await runner.run()
     assert [o.exit_status for o in outcomes] == ["submitted"] * 3
     stats = runner.statistics()
-    assert (stats.episodes, stats.done, stats.running, stats.crashed, stats.steps) == (3, 3, 0, 0, 9)
+    counts = (stats.episodes, stats.done, stats.running, stats.crashed, stats.steps)
+    assert counts == (3, 3, 0, 0, 9)
 
 
 async def test_sandboxes_run_on_their_cpus(tmp_path: Path) -> None:
