@@ -1,15 +1,16 @@
 """Replaying a stored episode: its actions again, in a fresh sandbox, compared step by step.
 
 The stored episode's task and limits come from its run's configuration; its actions from
-``tool_calls``. The replay is a run of its own (``replay-of-<episode>``) in the same store,
-so that both can be queried side by side; then each step's observation, the scores and the
-exit status are compared.
+``tool_calls``. The replay is a run of its own (``replay-of-<episode>-<time>-<random>``) in
+the same store, so that both can be queried side by side; then each step's observation, the
+scores and the exit status are compared.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -130,7 +131,7 @@ def _replay_config(stored: _Stored, store: StorageConfig, sandbox: SandboxKind |
             f"The task '{stored.task_id}' of episode {stored.episode_id} is not among the "
             f"tasks of its run ({', '.join(original.tasks)}) any more."
         )
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     # An agent that stopped itself (``autosubmission (exit_format)``) stops there again.
     stopped = re.search(r"\((exit_\w+)\)$", stored.status)
     ending = stopped.group(1) if stopped else None

@@ -193,7 +193,8 @@ async def test_step_limit_autosubmits(tmp_path: Path) -> None:
         limits={"max_steps": 3},
     )
     [outcome] = await Runner(cfg).run()
-    assert (outcome.exit_status, outcome.steps) == ("autosubmission (max_steps)", 3)
+    expected = ("autosubmission (max_steps)", 3)
+    assert (outcome.exit_status, outcome.steps) == expected, outcome.error
     assert await sql(cfg, "SELECT kind, score FROM scores") == [
         {"kind": "autosubmit", "score": 4.0}
     ]
