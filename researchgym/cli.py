@@ -63,6 +63,12 @@ DbOption = Annotated[
     Path,
     typer.Option("--db", help="A DuckDB file, or a Parquet directory written by --parquet."),
 ]
+RunsOption = Annotated[
+    list[str] | None, typer.Option("--run", help="Run id (repeat; default: the latest run).")
+]
+KOption = Annotated[
+    int, typer.Option("--k", min=1, help="Attempts counted per task and agent: the first k.")
+]
 
 
 @app.command()
@@ -272,13 +278,8 @@ def _schema_table() -> pa.Table:
 
 @app.command()
 def report(
-    run: Annotated[
-        list[str] | None, typer.Option("--run", help="Run id (repeat; default: the latest run).")
-    ] = None,
-    k: Annotated[
-        int,
-        typer.Option("--k", min=1, help="Attempts counted per task and agent: the first k."),
-    ] = 4,
+    run: RunsOption = None,
+    k: KOption = 4,
     db: DbOption = DEFAULT_DB,
     format: Annotated[
         Format,
@@ -390,13 +391,8 @@ def _aup_table(profiles: Profiles, *, with_tau_max: bool) -> pa.Table:
 
 @app.command()
 def plot(
-    run: Annotated[
-        list[str] | None, typer.Option("--run", help="Run id (repeat; default: the latest run).")
-    ] = None,
-    k: Annotated[
-        int,
-        typer.Option("--k", min=1, help="Attempts counted per task and agent: the first k."),
-    ] = 4,
+    run: RunsOption = None,
+    k: KOption = 4,
     db: DbOption = DEFAULT_DB,
     out: Annotated[Path, typer.Option(help="The folder the PNG files go to.")] = Path("runs/plots"),
 ) -> None:

@@ -26,11 +26,15 @@ Standard library only: the evaluator runs on whatever Python the sandbox has.
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
+import io
 import json
 import math
 import os
 import pwd
+import random
+import re
 import selectors
 import signal
 import subprocess
@@ -39,11 +43,13 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from types import TracebackType
+
+T = TypeVar("T")
 
 __all__ = [
     "Invalid",
@@ -51,6 +57,10 @@ __all__ = [
     "agent_user",
     "main",
     "mode",
+    "play_repeated",
+    "quoted",
+    "read_predictions",
+    "read_split_labels",
     "read_submission",
     "submission",
     "workspace",
@@ -294,3 +304,151 @@ class Player:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# Prediction files: a CSV of id,prediction for every id of data/test.csv, scored against
+# hidden labels whose split column says which ids each mode scores.
+
+_PREDICTIONS_HEADER = ["id", "prediction"]
+_PREDICTIONS_LIMIT = 4 * 1024 * 1024
+_IDS_SHOWN = 5
+"""Ids quoted in an error about missing ids."""
+_ID_DIGITS = 18
+"""Digits an id may have, leading zeros aside: far more than any test id has."""
+
+
+def quoted(token: str) -> str:
+    """A token of the submission, quoted and cut to 40 characters, for a message."""
+    return repr(token if len(token) <= 40 else token[:40] + "...")
+
+
+def read_split_labels(path: str, convert: Callable[[str], T]) -> tuple[dict[int, T], list[int]]:
+    """Every test id's label, and the ids this mode scores (sorted).
+
+    ``path`` is a CSV with the columns id, target and split (``validate`` or ``submit``):
+    each mode scores its own rows, so what validating shows says nothing of the final
+    evaluation's labels.
+    """
+    current = mode()
+    if current not in ("validate", "submit"):
+        raise ValueError(f"unknown evaluation mode {current!r}")  # researchgym's bug
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = {int(row["id"]): convert(row["target"]) for row in rows}
+    return labels, sorted(int(row["id"]) for row in rows if row["split"] == current)
+
+
+def read_predictions(ids: Collection[int], parse: Callable[[str], T]) -> dict[int, T]:
+    """The submission's predictions, id to ``parse(prediction)``: each of ``ids`` once.
+
+    The file is read with the agent's permissions and must lie in the workspace; it must be
+    UTF-8 text with the header id,prediction, then one line per id (in any order). ``parse``
+    raises Invalid for a prediction it refuses.
+
+    Raises:
+        Invalid: For anything else, naming the line.
+    """
+    name, text = _submission_text()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    predictions: dict[int, T] = {}
+    lines: dict[int, int] = {}
+    try:
+        header = [field.strip() for field in next((row for row in reader if row), [])]
+        if header != _PREDICTIONS_HEADER:
+            shown = quoted(",".join(header))
+            raise Invalid(f"the header of {name} is {shown}; it must be id,prediction")
+        for row in reader:
+            if row:
+                where = f"line {reader.line_num} of {name}"
+                key, value = _parse_row(row, where, ids, parse)
+                if key in lines:
+                    seen = f"line {lines[key]}"
+                    raise Invalid(f"{where}: the id {key} is there already, on {seen}")
+                predictions[key], lines[key] = value, reader.line_num
+    except csv.Error as e:
+        raise Invalid(f"{name} is not valid CSV: {e}") from None
+    missing = sorted(set(ids) - predictions.keys())
+    if missing:
+        raise Invalid(
+            f"{name} has no prediction for {len(missing)} of the {len(ids)} test ids"
+            f" (for example {', '.join(map(str, missing[:_IDS_SHOWN]))})"
+        )
+    return predictions
+
+
+def _submission_text() -> tuple[str, str]:
+    path = submission()
+    # Read first, with the agent's permissions: a link to what the agent may not read fails
+    # there, before this process (which may read more) resolves where the link leads.
+    raw = read_submission(path, limit=_PREDICTIONS_LIMIT)
+    real = os.path.realpath(path)
+    root = os.path.realpath(workspace())
+    if os.path.commonpath([real, root]) != root:
+        raise Invalid(
+            f"{path.name} is a link to {real}, outside the workspace; write the file itself"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise Invalid(f"{path.name} is not UTF-8 text (byte {e.start})") from None
+    if "\x00" in text:
+        raise Invalid(f"{path.name} contains NUL characters: it is not a CSV file")
+    if not text.strip():
+        raise Invalid(f"{path.name} is empty; it needs the header id,prediction")
+    return path.name, text
+
+
+def _parse_row(
+    row: list[str], where: str, ids: Collection[int], parse: Callable[[str], T]
+) -> tuple[int, T]:
+    if len(row) != len(_PREDICTIONS_HEADER):
+        fields = f"{len(row)} field" + ("s" if len(row) != 1 else "")
+        raise Invalid(f"{where} has {fields}; each line must be id,prediction")
+    token = row[0].strip()
+    if not re.fullmatch(r"[0-9]+", token):
+        raise Invalid(f"{where}: the id {quoted(token)} is not a whole number")
+    significant = token.lstrip("0") or "0"
+    if len(significant) > _ID_DIGITS:  # int() refuses over 4300 digits; no id comes near
+        raise Invalid(
+            f"{where}: the id {quoted(token)} ({len(token)} digits) is not an id of data/test.csv"
+        )
+    key = int(significant)
+    if key not in ids:
+        raise Invalid(f"{where}: {key} is not an id of data/test.csv")
+    try:
+        return key, parse(row[1].strip())
+    except Invalid as e:
+        raise Invalid(f"{where}: {e}") from None
+
+
+# Repeated games: the submission's row_strategy(history) against a hidden opponent.
+
+
+def play_repeated(
+    *,
+    games: int,
+    rounds: int,
+    seed: int,
+    check: Callable[[Any], None],
+    opponent: Callable[[list[tuple[Any, Any]], random.Random], Any],
+    payoff: Callable[[Any, Any], float],
+) -> float:
+    """The row player's mean payoff per round over ``games`` games of ``rounds`` rounds.
+
+    The submission's ``row_strategy(history)`` plays the row; all games advance one round at a
+    time, each round one batch of calls. ``check`` raises Invalid for a move it refuses;
+    ``opponent(history, rng)`` draws the column's move, from one ``random.Random(seed)`` for
+    every game in turn. Histories hold (row, column) pairs, oldest first.
+    """
+    rng = random.Random(seed)
+    histories: list[list[tuple[Any, Any]]] = [[] for _ in range(games)]
+    total = 0.0
+    with Player() as player:
+        for _ in range(rounds):
+            moves = player.map("row_strategy", [[h] for h in histories], timeout=60)
+            for history, row in zip(histories, moves, strict=True):
+                check(row)
+                column = opponent(history, rng)
+                total += payoff(row, column)
+                history.append((row, column))
+    return total / (games * rounds)

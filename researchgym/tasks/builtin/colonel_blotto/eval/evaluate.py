@@ -1,11 +1,9 @@
 """Evaluator of the iterated Colonel Blotto game: plays row_strategy against a fixed
 stochastic column player over many seeded games and writes the mean row payoff per round.
 
-The strategy runs in its own process as the agent (rgym_eval.Player); all games advance one
-round at a time, each round one batch of calls, and every allocation is checked here.
+rgym_eval.play_repeated runs the strategy in its own process as the agent, all games one
+round at a time; every allocation is checked here.
 """
-
-import random
 
 import rgym_eval
 
@@ -91,18 +89,15 @@ def payoff(row, column):
 
 
 def evaluate():
-    rng = random.Random(SEEDS[rgym_eval.mode()])
-    histories = [[] for _ in range(GAMES)]
-    total = 0
-    with rgym_eval.Player() as player:
-        for _ in range(ROUNDS):
-            allocations = player.map("row_strategy", [[h] for h in histories], timeout=60)
-            for history, row in zip(histories, allocations):
-                check(row)
-                column = column_allocation(history, rng)
-                total += payoff(row, column)
-                history.append([row, column])
-    return {"Score": total / (GAMES * ROUNDS)}
+    score = rgym_eval.play_repeated(
+        games=GAMES,
+        rounds=ROUNDS,
+        seed=SEEDS[rgym_eval.mode()],
+        check=check,
+        opponent=column_allocation,
+        payoff=payoff,
+    )
+    return {"Score": score}
 
 
 if __name__ == "__main__":

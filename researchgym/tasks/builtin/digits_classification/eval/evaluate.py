@@ -6,132 +6,37 @@ validate rows when the agent validates, the submit rows in the final evaluation 
 column of test_labels.csv, hidden, stratified by class). What validating shows of the
 labels says nothing of the final evaluation's.
 
-The submission is read with the agent's permissions (rgym_eval.read_submission) and parsed
-here, defensively: UTF-8 text, the header id,prediction, each test id exactly once and no
-other, a class (a whole number from 0 to 9) for each. Anything else is rgym_eval.Invalid,
+The submission is read with the agent's permissions and parsed defensively by
+rgym_eval.read_predictions: UTF-8 text, the header id,prediction, each test id exactly once
+and no other, a class (a whole number from 0 to 9) for each. Anything else is rgym_eval.Invalid,
 never a score.
 """
 
-import csv
-import io
-import os
 import re
 
 import rgym_eval
 
 LABELS = "test_labels.csv"
-HEADER = ["id", "prediction"]
-MAX_BYTES = 4 * 1024 * 1024
 CLASS = re.compile(r"[0-9](?:\.0*)?")
 """A class: a digit, also written as a float (7.0), as numpy arrays of floats print them."""
-SHOWN = 5
-"""Ids quoted in an error about missing ids."""
-ID_DIGITS = 18
-"""Digits an id may have, leading zeros aside: far more than any test id has."""
-MODES = ("validate", "submit")
 SPLIT_SEED = 269_738_280_717_701_181
 """The seed the split column of test_labels.csv was drawn with (see SOURCE.md): recorded
 here, out of the agent's sight, to regenerate that column; the evaluator reads the column."""
 
 
-def read_labels():
-    """Every test id's label, and the ids scored in this mode (rgym_eval.mode())."""
-    mode = rgym_eval.mode()
-    if mode not in MODES:
-        raise ValueError(f"unknown evaluation mode {mode!r}")  # researchgym's bug, not the agent's
-    with open(LABELS, newline="") as f:
-        rows = list(csv.DictReader(f))
-    labels = {int(row["id"]): int(row["target"]) for row in rows}
-    return labels, sorted(int(row["id"]) for row in rows if row["split"] == mode)
-
-
-def quoted(token):
-    return repr(token if len(token) <= 40 else token[:40] + "...")
-
-
 def parse_prediction(token):
+    shown = rgym_eval.quoted(token)
     if not CLASS.fullmatch(token):
         raise rgym_eval.Invalid(
-            f"the prediction {quoted(token)} is not a class: a whole number from 0 to 9"
+            f"the prediction {shown} is not a class: a whole number from 0 to 9"
         )
     return int(token[0])
 
 
-def submission_text():
-    path = rgym_eval.submission()
-    # Read first, with the agent's permissions: a link to what the agent may not read fails
-    # there, before this process (which may read more) resolves where the link leads.
-    raw = rgym_eval.read_submission(path, limit=MAX_BYTES)
-    real = os.path.realpath(path)
-    root = os.path.realpath(rgym_eval.workspace())
-    if os.path.commonpath([real, root]) != root:
-        raise rgym_eval.Invalid(
-            f"{path.name} is a link to {real}, outside the workspace; write the file itself"
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise rgym_eval.Invalid(f"{path.name} is not UTF-8 text (byte {e.start})") from None
-    if "\x00" in text:
-        raise rgym_eval.Invalid(f"{path.name} contains NUL characters: it is not a CSV file")
-    if not text.strip():
-        raise rgym_eval.Invalid(f"{path.name} is empty; it needs the header id,prediction")
-    return path.name, text
-
-
-def read_predictions(ids, parse):
-    """The submission's predictions, id to value: each id of ``ids`` exactly once."""
-    name, text = submission_text()
-    reader = csv.reader(io.StringIO(text, newline=""))
-    predictions, lines = {}, {}
-    try:
-        header = [field.strip() for field in next((row for row in reader if row), [])]
-        if header != HEADER:
-            shown = quoted(",".join(header))
-            raise rgym_eval.Invalid(f"the header of {name} is {shown}; it must be id,prediction")
-        for row in reader:
-            if row:
-                where = f"line {reader.line_num} of {name}"
-                key, value = parse_row(row, where, ids, parse)
-                if key in lines:
-                    seen = f"line {lines[key]}"
-                    raise rgym_eval.Invalid(f"{where}: the id {key} is there already, on {seen}")
-                predictions[key], lines[key] = value, reader.line_num
-    except csv.Error as e:
-        raise rgym_eval.Invalid(f"{name} is not valid CSV: {e}") from None
-    missing = sorted(set(ids) - predictions.keys())
-    if missing:
-        raise rgym_eval.Invalid(
-            f"{name} has no prediction for {len(missing)} of the {len(ids)} test ids"
-            f" (for example {', '.join(map(str, missing[:SHOWN]))})"
-        )
-    return predictions
-
-
-def parse_row(row, where, ids, parse):
-    if len(row) != len(HEADER):
-        fields = f"{len(row)} field" + ("s" if len(row) != 1 else "")
-        raise rgym_eval.Invalid(f"{where} has {fields}; each line must be id,prediction")
-    token = row[0].strip()
-    if not re.fullmatch(r"[0-9]+", token):
-        raise rgym_eval.Invalid(f"{where}: the id {quoted(token)} is not a whole number")
-    significant = token.lstrip("0") or "0"
-    if len(significant) > ID_DIGITS:  # int() refuses over 4300 digits; no id comes near
-        raise rgym_eval.Invalid(
-            f"{where}: the id {quoted(token)} ({len(token)} digits) is not an id of data/test.csv"
-        )
-    key = int(significant)
-    if key not in ids:
-        raise rgym_eval.Invalid(f"{where}: {key} is not an id of data/test.csv")
-    try:
-        return key, parse(row[1].strip())
-    except rgym_eval.Invalid as e:
-        raise rgym_eval.Invalid(f"{where}: {e}") from None
-
-
 def evaluate():
-    labels, ids = read_labels()
-    predictions = read_predictions(labels, parse_prediction)  # every test id, scored or not
+    labels, ids = rgym_eval.read_split_labels(LABELS, int)
+    # every test id is predicted, scored in this mode or not
+    predictions = rgym_eval.read_predictions(labels, parse_prediction)
     correct = sum(predictions[i] == labels[i] for i in ids)
     return {"Accuracy": correct / len(ids)}
 

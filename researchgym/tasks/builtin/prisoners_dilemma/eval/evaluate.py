@@ -1,11 +1,9 @@
 """Evaluator of the iterated Prisoner's Dilemma: plays row_strategy against a fixed
 stochastic opponent over many seeded games and writes the mean row payoff per round.
 
-The strategy runs in its own process as the agent (rgym_eval.Player); all games advance one
-round at a time, each round one batch of calls, and every move is checked here.
+rgym_eval.play_repeated runs the strategy in its own process as the agent, all games one
+round at a time; every move is checked here.
 """
-
-import random
 
 import rgym_eval
 
@@ -30,20 +28,22 @@ def column_strategy(history, rng):
     return rng.randint(0, 1)
 
 
+def check(row):
+    """Raise Invalid unless ``row`` is a move: the int 0 or 1."""
+    if not isinstance(row, int) or isinstance(row, bool) or row not in (0, 1):
+        raise rgym_eval.Invalid(f"row_strategy returned {row!r}; it must be 0 or 1")
+
+
 def evaluate():
-    rng = random.Random(SEEDS[rgym_eval.mode()])
-    histories = [[] for _ in range(GAMES)]
-    total = 0
-    with rgym_eval.Player() as player:
-        for _ in range(ROUNDS):
-            moves = player.map("row_strategy", [[h] for h in histories], timeout=60)
-            for history, row in zip(histories, moves):
-                if not isinstance(row, int) or isinstance(row, bool) or row not in (0, 1):
-                    raise rgym_eval.Invalid(f"row_strategy returned {row!r}; it must be 0 or 1")
-                column = column_strategy(history, rng)
-                total += PAYOFF[row][column][0]
-                history.append((row, column))
-    return {"Score": total / (GAMES * ROUNDS)}
+    score = rgym_eval.play_repeated(
+        games=GAMES,
+        rounds=ROUNDS,
+        seed=SEEDS[rgym_eval.mode()],
+        check=check,
+        opponent=column_strategy,
+        payoff=lambda row, column: PAYOFF[row][column][0],
+    )
+    return {"Score": score}
 
 
 if __name__ == "__main__":
