@@ -17,6 +17,7 @@ import anyio
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -232,7 +233,11 @@ def _show(runner: Runner, progress: Progress, bar: Any, rate: float) -> None:
 @app.command()
 def sql(
     statement: Annotated[
-        str | None, typer.Argument(help="One SQL statement (DuckDB dialect).")
+        str | None,
+        typer.Argument(
+            help="One SQL statement that reads (DuckDB dialect): SELECT, DESCRIBE, SHOW, "
+            "SUMMARIZE or EXPLAIN. Nothing that writes runs, and no file but the database opens."
+        ),
     ] = None,
     db: DbOption = DEFAULT_DB,
     format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
@@ -726,8 +731,8 @@ def main() -> None:
         app()
     except* ResearchGymError as group:  # task groups wrap errors; a user's error is one line
         failed = _leaves(group)
-    for error in failed:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+    for error in failed:  # escaped: a message may quote SQL or a path with [brackets]
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
     if failed:
         sys.exit(1)
 

@@ -26,6 +26,7 @@ ResearchGymError                 root: the CLI prints the message, never a trace
 └── StorageError                 the event store cannot be used
     ├── DatabaseLockedError      another process holds the DuckDB file
     └── QueryError               DuckDB rejected a query
+        └── QueryRefusedError    a query that would write, or read outside the stored runs
 ```
 
 Each class builds its message from structured fields and keeps them on the instance, so
@@ -60,6 +61,7 @@ __all__ = [
     "ModelApiError",
     "ModelError",
     "QueryError",
+    "QueryRefusedError",
     "RepliesExhaustedError",
     "RequestTimeoutError",
     "ResearchGymError",
@@ -404,3 +406,31 @@ class QueryError(StorageError):
         self.sql = sql
         self.message = message
         super().__init__(f"The query failed: {message}")
+
+
+class QueryRefusedError(QueryError):
+    """A query that would write, or read outside the stored runs: researchgym's SQL only reads.
+
+    A statement other than a read is refused before anything runs; a file other than the
+    store's is refused by DuckDB, whose external access ``open_database`` turns off.
+
+    Attributes:
+        sql: The query.
+        refused: What was refused, in words: ``"a COPY statement"``, ``"file access"``.
+        message: The statement refused, or DuckDB's message.
+    """
+
+    def __init__(self, sql: str, refused: str, message: str) -> None:
+        self.sql = sql
+        self.refused = refused
+        self.message = message
+        # Not QueryError's "The query failed: ...": the query never ran, or stopped at the
+        # first file it tried to open.
+        StorageError.__init__(
+            self,
+            f"researchgym's SQL only reads the stored runs: {refused} is refused ({message}). "
+            "It runs SELECT (DESCRIBE, SHOW and SUMMARIZE too) and EXPLAIN of a SELECT, over "
+            "the tables and views of the database, and opens no other file. To save a result "
+            "in a file, print it as csv or json and redirect it: "
+            'researchgym sql "SELECT ..." --format csv > result.csv',
+        )

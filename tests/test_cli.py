@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from researchgym.storage import SCHEMAS, VIEWS, column_doc, open_database, query
+from tests.storage.test_views import EPISODES, write_runs
 from tests.tasks.test_loader import make_task
 
 CLI = str(Path(sys.executable).parent / "researchgym")
@@ -144,6 +145,52 @@ def test_sql_error_is_duckdbs_message_without_traceback(db: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("error: The query failed: Binder Error: Referenced column")
     assert "Traceback" not in done.stderr
+
+
+def refused(what: str, detail: str) -> str:
+    """The whole error line of a refused query, whitespace collapsed, as a regex."""
+    return re.escape(
+        f"error: researchgym's SQL only reads the stored runs: {what} is refused ({detail}). "
+        "It runs SELECT (DESCRIBE, SHOW and SUMMARIZE too) and EXPLAIN of a SELECT, over the "
+        "tables and views of the database, and opens no other file. To save a result in a "
+        "file, print it as csv or json and redirect it: "
+        'researchgym sql "SELECT ..." --format csv > result.csv'
+    )
+
+
+def test_sql_refuses_a_write_in_one_message(db: Path, tmp_path: Path) -> None:
+    # The brackets would be rich markup, and a closing tag that opens nothing a traceback.
+    statement = "COPY (SELECT '[/x] [bold]' AS a) TO 'evil.csv'"
+    done = cli("sql", statement, "--db", db, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert re.fullmatch(refused("a COPY statement", statement), " ".join(done.stderr.split()))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sql_refuses_other_files(db: Path) -> None:
+    done = cli("sql", "SELECT * FROM read_csv('/etc/passwd')", "--db", db)
+    assert (done.returncode, done.stdout) == (1, "")
+    duckdbs = (
+        'Permission Error: Cannot access file "/etc/passwd" - file system operations are '
+        "disabled by configuration"
+    )
+    assert re.fullmatch(refused("file access", duckdbs), " ".join(done.stderr.split()))
+
+
+def test_report_and_sql_read_a_parquet_root_and_write_nothing(tmp_path: Path) -> None:
+    root = write_runs(tmp_path, "parquet").relative_to(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    report = cli("report", "--db", root, "--run", "r1", "--format", "json", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert {r["task_id"] for r in json.loads(report.stdout)["scores"]} == {"up", "down"}
+    statement = "SELECT count(*) AS n FROM episode_results"
+    counted = cli("sql", statement, "--db", root, "--format", "json", cwd=tmp_path)
+    assert json.loads(counted.stdout) == [{"n": len(EPISODES)}]
+    statement = f"COPY (SELECT 1 AS a) TO '{root}/scores/evil.parquet'"
+    done = cli("sql", statement, "--db", root, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert re.fullmatch(refused("a COPY statement", statement), " ".join(done.stderr.split()))
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_missing_database_says_how_to_make_one(tmp_path: Path) -> None:

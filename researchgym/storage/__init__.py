@@ -15,7 +15,8 @@ plots.py     write_plots, PLOTS               the plots of some runs, as PNG fil
 charts.py                                     ... drawn by matplotlib (imported when plotting)
 ```
 
-Errors: StorageError, DatabaseLockedError and QueryError from ``researchgym.errors``.
+Errors: StorageError, DatabaseLockedError, QueryError and QueryRefusedError from
+``researchgym.errors``.
 
 Example::
 

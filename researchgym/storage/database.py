@@ -7,6 +7,14 @@ SQL runs against both. Either way the connection also has the metric views and m
 
     con = open_database(Path("runs/researchgym.duckdb"))
     query(con, "SELECT kind, count(*) FROM events GROUP BY kind")
+
+The SQL is read-only in every sense, as ``researchgym sql`` runs whatever a user types.
+``open_database`` turns DuckDB's external access off once the views exist, and locks the
+configuration: no other file can be read, written or attached, no extension installed or
+loaded, and no ``SET`` turns it back on. The views of a Parquet root read its files at query
+time, so that folder stays open, to ``COPY ... TO`` as well; ``query`` therefore runs only
+statements that read (``SELECT``, which DuckDB makes of ``DESCRIBE``, ``SHOW`` and
+``SUMMARIZE`` too, and ``EXPLAIN`` of a ``SELECT``) and refuses every other before any runs.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from researchgym.errors import QueryError, StorageError
+from researchgym.errors import QueryError, QueryRefusedError, StorageError
 from researchgym.storage.duckdb import (
     comment_sql,
     connect_file,
@@ -41,7 +49,9 @@ def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyCon
 
     Every table of SCHEMAS is there, with its columns in schema order and each column's doc
     as its DuckDB comment, even before any row of it was written; so is every view and table
-    macro of VIEWS, as temporary objects of the connection.
+    macro of VIEWS, as temporary objects of the connection. DuckDB's external access is off
+    and its configuration locked: the connection reads the store and no other file. Run a
+    user's SQL through ``query``, which also refuses every statement but a read.
 
     Args:
         target: A DuckDB file (what DuckDBSink wrote) or a folder (the root ParquetSink wrote
@@ -60,13 +70,13 @@ def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyCon
         DatabaseLockedError: If another process holds the DuckDB file.
     """
     if target.is_dir():
-        return _open_parquet(target)
+        return _locked(_open_parquet(target), target, readable=target)
     if not target.exists():
         raise StorageError(
             f"There is no database at {target} yet. `researchgym run` creates it; pass --db "
             "to read another one."
         )
-    return _with_views(connect_file(target, read_only=read_only), target)
+    return _locked(_with_views(connect_file(target, read_only=read_only), target), target)
 
 
 def _open_parquet(root: Path) -> duckdb.DuckDBPyConnection:
@@ -94,6 +104,25 @@ def _with_views(con: duckdb.DuckDBPyConnection, target: Path) -> duckdb.DuckDBPy
     return con
 
 
+def _locked(
+    con: duckdb.DuckDBPyConnection, target: Path, *, readable: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Turn off external access and lock the configuration, leaving ``readable`` open.
+
+    Last, as creating the views reads the files of a Parquet root. An open DuckDB file stays
+    readable (and writable, if opened so), and so does its folder of spilled data.
+    """
+    allowed = (
+        "" if readable is None else f"SET allowed_directories = [{sql_literal(str(readable))}];"
+    )
+    try:
+        con.execute(f"{allowed}SET enable_external_access = false; SET lock_configuration = true")
+    except duckdb.Error as exc:
+        con.close()
+        raise StorageError(f"Cannot make the connection to {target} read-only: {exc}") from exc
+    return con
+
+
 def _parquet_view_sql(root: Path, table: TableName) -> str | None:
     if next((root / table).glob("*/*.parquet"), None) is None:
         return None
@@ -108,25 +137,89 @@ def _parquet_view_sql(root: Path, table: TableName) -> str | None:
 def query(
     con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
 ) -> pa.Table:
-    """Run SQL and return its result as an Arrow table.
+    """Run SQL that reads, and return its result as an Arrow table.
 
     Args:
         con: A connection from open_database (or any DuckDB connection).
-        sql: One SQL statement. Given several separated by semicolons, DuckDB runs them all
-            and the result is the last one's.
+        sql: One SQL statement that reads: ``SELECT`` (and ``DESCRIBE``, ``SHOW``,
+            ``SUMMARIZE``, ``FROM ...``, ``VALUES ...``), or ``EXPLAIN [ANALYZE]`` of one.
+            Given several separated by semicolons, DuckDB runs them all and the result is
+            the last one's.
         params: Values for the statement's ``$name`` parameters.
 
     Returns:
-        The result rows; an empty table with no columns for a statement that returns nothing.
+        The result rows; an empty table with no columns for no statement at all.
 
     Raises:
-        QueryError: If DuckDB rejects the query; it carries DuckDB's message.
+        QueryRefusedError: If a statement is not a read (``COPY``, ``INSERT``, ``CREATE``,
+            ``ATTACH``, ``SET``, ``PRAGMA``, ``CALL``, ...): then none runs. Or if it opens a
+            file that is not the store's, which a connection from open_database refuses.
+        QueryError: If DuckDB rejects the query otherwise; it carries DuckDB's message.
     """
     try:
+        _refuse_all_but_reads(con, sql)
         relation = con.sql(sql, params=params)
         return pa.table({}) if relation is None else relation.to_arrow_table()
+    except duckdb.PermissionException as exc:
+        raise QueryRefusedError(sql, "file access", str(exc)) from exc
     except duckdb.Error as exc:
         raise QueryError(sql, str(exc)) from exc
+
+
+def _refuse_all_but_reads(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    for statement in con.extract_statements(sql):
+        kind = _kind(con, statement)
+        if kind != "SELECT":
+            shown = " ".join(statement.query.strip().rstrip(";").split())
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            article = "an" if kind[0] in "AEIOUaeiou" else "a"
+            raise QueryRefusedError(sql, f"{article} {kind} statement", shown)
+
+
+def _kind(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> str:
+    """DuckDB's name for the type of a statement; SELECT for an EXPLAIN of a SELECT."""
+    try:
+        kind = statement.type
+    except ValueError:  # a type the Python enum lacks (UPDATE EXTENSIONS in DuckDB 2.0)
+        return "unknown"
+    if kind is duckdb.StatementType.EXPLAIN and _explains_a_select(con, statement.query):
+        return "SELECT"
+    return kind.name.replace("_", " ")
+
+
+def _explains_a_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """Whether an EXPLAIN statement explains one SELECT, as EXPLAIN ANALYZE runs it.
+
+    The explained statement follows ``EXPLAIN``, then ``ANALYZE`` or a parenthesised list
+    of options (``EXPLAIN (ANALYZE, FORMAT json) SELECT ...``). A parenthesis may open the
+    statement itself, ``EXPLAIN (SELECT 1) UNION (SELECT 2)``, so both are tried: if either
+    reading is one SELECT, DuckDB's can be nothing else, as no list of options is a SELECT.
+    """
+    tokens = duckdb.tokenize(sql)
+    ends = [start for start, _ in tokens[1:]] + [len(sql)]
+    words = [
+        (start, sql[start:end].strip().upper())
+        for (start, kind), end in zip(tokens, ends, strict=True)
+        if kind is not duckdb.token_type.comment
+    ][1:]
+    if words[:1] and words[0][1] == "ANALYZE":
+        words = words[1:]
+    readings = [words]
+    depth = 0
+    for i, (_, word) in enumerate(words if words[:1] and words[0][1] == "(" else []):
+        depth += (word == "(") - (word == ")")
+        if depth == 0:
+            readings.append(words[i + 1 :])
+            break
+    return any(r and _is_one_select(con, sql[r[0][0] :]) for r in readings)
+
+
+def _is_one_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    try:
+        statements = con.extract_statements(sql)
+        return len(statements) == 1 and statements[0].type is duckdb.StatementType.SELECT
+    except (duckdb.Error, ValueError):
+        return False
 
 
 def has_run(target: Path, run_id: str) -> bool:
