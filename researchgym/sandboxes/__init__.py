@@ -1,7 +1,9 @@
 """Sandboxes: where an episode's commands run and its files live.
 
 ```
-base.py         Sandbox (the contract), SandboxSpec, ExecResult
+base.py         Sandbox (the contract), SandboxSpec, ExecResult, the file API's errors
+agent_files.py  AgentFiles: the agent's files, through a helper that runs as the agent
+                (_file_helper.py, the program)
 provider.py     SandboxProvider, open_sandboxes(kind): what opens a run's sandboxes
 shell.py        ShellSession: the persistent-bash protocol any backend speaks over two pipes
 output.py       CappedOutput: head-and-tail output capping
@@ -30,7 +32,17 @@ A failed command is a result; a dead shell raises ``SandboxBrokenError``; use af
 
 from __future__ import annotations
 
-from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec, memory_bytes
+from researchgym.sandboxes.agent_files import AgentFiles
+from researchgym.sandboxes.base import (
+    DEFAULT_READ_LIMIT,
+    ExecResult,
+    FileTooLargeError,
+    OutsideSandboxError,
+    Sandbox,
+    SandboxSpec,
+    SpecialFileError,
+    memory_bytes,
+)
 from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
 from researchgym.sandboxes.docker_api import docker_reachable, open_docker
 from researchgym.sandboxes.docker_pool import (
@@ -63,16 +75,20 @@ from researchgym.sandboxes.shell import (
 __all__ = [
     "DEFAULT_GRACE",
     "DEFAULT_OUTPUT_CAP",
+    "DEFAULT_READ_LIMIT",
     "RESTART_NOTE",
     "SHELL_ARGV",
+    "AgentFiles",
     "BuildMethod",
     "CappedOutput",
     "CappedText",
     "DockerSandbox",
     "DockerSandboxes",
     "ExecResult",
+    "FileTooLargeError",
     "LocalSandbox",
     "LocalSandboxes",
+    "OutsideSandboxError",
     "PoolStatistics",
     "PruneResult",
     "Sandbox",
@@ -84,6 +100,7 @@ __all__ = [
     "ShellSession",
     "ShellSpawner",
     "ShellTransport",
+    "SpecialFileError",
     "build_image",
     "container_config",
     "docker_reachable",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiodocker
 import anyio
+from anyio.streams.stapled import StapledByteStream
 
 from researchgym.errors import SandboxBrokenError, SandboxError
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
@@ -21,8 +22,10 @@ from researchgym.sandboxes.shell import SHELL_ARGV
 if TYPE_CHECKING:
     from aiodocker.containers import DockerContainer
     from aiodocker.stream import Stream
+    from anyio.abc import ByteStream
 
 __all__ = [
+    "AGENT_HOME",
     "AGENT_UID",
     "AGENT_USER",
     "WORKDIR",
@@ -33,13 +36,17 @@ __all__ = [
     "marker_env",
     "oom_kills",
     "run_helper",
+    "spawn_helper",
 ]
 
 AGENT_USER = "agent"
 AGENT_UID = 1000
-WORKDIR = PurePosixPath("/home/agent/workspace")
+AGENT_HOME = PurePosixPath("/home/agent")
+WORKDIR = AGENT_HOME / "workspace"
 
 _CHUNK = 65536
+_STDOUT = 1
+"""The stream number of stdout in Docker's multiplexed exec output."""
 _HELPER_DEADLINE = 10.0
 """Seconds a helper (killing a command's processes) may take: clean-up must not hang."""
 
@@ -153,21 +160,43 @@ class _SendStream(anyio.abc.ByteSendStream):
 
 
 class _ReceiveStream(anyio.abc.ByteReceiveStream):
-    def __init__(self, stream: Stream) -> None:
+    def __init__(self, stream: Stream, *, only: int | None = None) -> None:
         self._stream = stream
+        self._only = only
         self._left = b""
 
     async def receive(self, max_bytes: int = _CHUNK) -> bytes:
-        if not self._left:
+        while not self._left:
             message = await self._stream.read_out()
             if message is None:
                 raise anyio.EndOfStream
-            self._left = bytes(message.data)
+            if self._only is None or message.stream == self._only:
+                self._left = bytes(message.data)
         chunk, self._left = self._left[:max_bytes], self._left[max_bytes:]
         return chunk
 
     async def aclose(self) -> None:
         await self._stream.close()
+
+
+async def spawn_helper(container: DockerContainer, argv: list[str]) -> ByteStream:
+    """Start ``argv`` as the agent with its stdin attached; return its stdin and stdout.
+
+    Closing the stream closes the program's stdin. Its stderr is dropped.
+
+    Raises:
+        SandboxBrokenError: If the container cannot run processes.
+    """
+    marker = f"RGYM_HELPER={uuid.uuid4().hex}"
+    try:
+        execution = await container.exec(
+            argv, stdin=True, user=AGENT_USER, workdir=str(WORKDIR), environment=marker_env(marker)
+        )
+        stream = execution.start(detach=False)
+        await stream.__aenter__()
+    except aiodocker.DockerError as e:
+        raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
+    return StapledByteStream(_SendStream(stream), _ReceiveStream(stream, only=_STDOUT))
 
 
 def marker_env(marker: str, *, user: str = AGENT_USER) -> dict[str, str]:

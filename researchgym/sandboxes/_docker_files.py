@@ -5,10 +5,8 @@ asyncio only (aiodocker).
 
 from __future__ import annotations
 
-import errno
 import io
 import tarfile
-import time
 from typing import TYPE_CHECKING
 
 from researchgym.sandboxes._docker_exec import AGENT_UID, AGENT_USER
@@ -19,7 +17,7 @@ if TYPE_CHECKING:
     from aiodocker.containers import DockerContainer
 
 
-__all__ = ["extract", "file_tar", "only_file", "owner", "put_archive", "tree_tar"]
+__all__ = ["owner", "put_archive", "tree_tar"]
 
 
 def owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
@@ -35,15 +33,6 @@ def owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
     elif mode == "private":
         info.mode &= 0o700
     return info
-
-
-def file_tar(name: str, data: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-        archive.addfile(owner(info, "agent"), io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def tree_tar(source: Path, name: str, mode: str) -> bytes:
@@ -65,21 +54,3 @@ async def put_archive(container: DockerContainer, directory: PurePosixPath, data
     url = f"containers/{container.id}/archive"
     async with container.docker._query(url, method="PUT", data=data, params=params):
         pass
-
-
-def only_file(archive: tarfile.TarFile, path: str) -> bytes:
-    member = archive.getmembers()[0]
-    if member.isdir():
-        raise IsADirectoryError(path)
-    if member.issym() or member.islnk():
-        # The daemon reads with root's rights: a link is not followed (as O_NOFOLLOW would)
-        raise OSError(errno.ELOOP, "a link is not read", path)
-    extracted = archive.extractfile(member)
-    if extracted is None:  # a link or a device
-        raise FileNotFoundError(path)
-    return extracted.read()
-
-
-def extract(archive: tarfile.TarFile, destination: Path) -> None:
-    destination.mkdir(parents=True, exist_ok=True)
-    archive.extractall(destination, filter="tar")

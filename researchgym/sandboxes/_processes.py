@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
+from anyio.abc import ByteStream
 
 from researchgym.errors import SandboxBrokenError
 from researchgym.sandboxes.base import ExecResult
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
-__all__ = ["LocalShellTransport", "run_process", "spawn_local_shell"]
+__all__ = ["LocalShellTransport", "run_process", "spawn_local_helper", "spawn_local_shell"]
 
 _CHUNK = 65536
 _EXIT_WAIT = 1.0
@@ -170,10 +171,55 @@ async def spawn_local_shell(
     return LocalShellTransport(process)
 
 
+class _HelperStream(ByteStream):
+    """A helper process's stdin and stdout; closing it kills the process and reaps it."""
+
+    def __init__(self, process: Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self._process = process
+        self._stdin = process.stdin
+        self._stdout = process.stdout
+
+    async def send(self, item: bytes) -> None:
+        await self._stdin.send(item)
+
+    async def send_eof(self) -> None:
+        await self._stdin.aclose()
+
+    async def receive(self, max_bytes: int = _CHUNK) -> bytes:
+        return await self._stdout.receive(max_bytes)
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            await self._process.aclose()
+
+
+async def spawn_local_helper(
+    argv: list[str], *, cwd: Path, env: dict[str, str], cpus: frozenset[int] | None = None
+) -> ByteStream:
+    """Start a helper program in a new session, stdin and stdout piped, stderr dropped.
+
+    Raises:
+        OSError: If it cannot be started.
+    """
+    process = await _spawn(
+        argv, subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env, cpus=cpus
+    )
+    return _HelperStream(process)
+
+
 async def _spawn(
-    argv: list[str], stdin: int, *, cwd: Path, env: dict[str, str], cpus: frozenset[int] | None
+    argv: list[str],
+    stdin: int,
+    *,
+    stderr: int = subprocess.STDOUT,
+    cwd: Path,
+    env: dict[str, str],
+    cpus: frozenset[int] | None,
 ) -> Process:
-    """Start a program leading a new session, stderr into stdout, on ``cpus``.
+    """Start a program leading a new session, stderr into stdout by default, on ``cpus``.
 
     The program is moved to ``cpus`` as soon as it has started; what it starts from then on
     runs there too.
@@ -182,7 +228,7 @@ async def _spawn(
         argv,
         stdin=stdin,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         cwd=cwd,
         env=env,
         start_new_session=True,

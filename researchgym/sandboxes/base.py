@@ -9,10 +9,17 @@ Failures the agent causes (a command that fails, times out or prints too much) a
 not errors. A sandbox that cannot go on raises ``SandboxBrokenError``; one used after
 ``aclose()`` raises ``SandboxClosedError``; file operations raise the stdlib's ``OSError``
 family (``FileNotFoundError``, ``IsADirectoryError``, ...).
+
+Trust: ``read_file``, ``write_file`` and ``exists`` act on the agent's files with the
+agent's own rights, inside the sandbox (``AgentFiles``), confined to its workspace and home;
+the agent may have shaped anything they return. ``upload`` and ``remove`` under
+``private_dir`` are the engine's own, for trusted paths no agent can write (the evaluator's
+directory, a workspace laid out before the agent's first command).
 """
 
 from __future__ import annotations
 
+import errno
 import re
 from abc import abstractmethod
 from dataclasses import dataclass
@@ -20,10 +27,51 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from anyio.abc import AsyncResource
 
+from researchgym.errors import SandboxClosedError
+
 if TYPE_CHECKING:
     from pathlib import Path, PurePosixPath
 
-__all__ = ["ExecResult", "Sandbox", "SandboxSpec", "memory_bytes"]
+    from researchgym.sandboxes.agent_files import AgentFiles
+
+__all__ = [
+    "DEFAULT_READ_LIMIT",
+    "ExecResult",
+    "FileTooLargeError",
+    "OutsideSandboxError",
+    "Sandbox",
+    "SandboxSpec",
+    "SpecialFileError",
+    "memory_bytes",
+]
+
+DEFAULT_READ_LIMIT = 32 * 2**20
+"""Bytes ``read_file`` returns at most, unless the caller gives another limit."""
+
+
+class FileTooLargeError(OSError):
+    """A file larger than a read's limit; nothing of it was read."""
+
+    def __init__(self, path: str, *, size: int | None, limit: int) -> None:
+        found = "more" if size is None else f"{size} bytes"
+        super().__init__(errno.EFBIG, f"{found}, over the limit of {limit} bytes", path)
+        self.size = size
+        """Its size, as the sandbox reported it (None if unknown)."""
+        self.limit = limit
+
+
+class SpecialFileError(OSError):
+    """Not a regular file: a FIFO, a socket or a device, which the file API never opens."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", path)
+
+
+class OutsideSandboxError(PermissionError):
+    """A path that leads out of the agent's workspace and home."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EACCES, "outside the workspace and home", path)
 
 
 class ExecResult(NamedTuple):
@@ -144,40 +192,72 @@ class Sandbox(AsyncResource):
             SandboxClosedError: If the sandbox was closed.
         """
 
-    @abstractmethod
-    async def read_file(self, path: str) -> bytes:
-        """Return a file's content.
+    _closed = False
+    agent_files: AgentFiles
+    """The agent's files, through a helper running as the agent (set by the backend)."""
+
+    async def read_file(self, path: str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """Return a regular file's content, read as the agent.
+
+        Links are followed as the agent would follow them; the file reached must lie in
+        the agent's workspace or home. Nothing is read of a file over ``limit`` bytes.
 
         Raises:
             FileNotFoundError: If there is no such file.
             IsADirectoryError: If the path is a directory.
-            PermissionError: If the file cannot be read.
-            OSError: If the path is a link and the backend reads with more rights than the
-                agent (Docker): it does not follow links.
+            PermissionError: If the agent may not read it.
+            OutsideSandboxError: If it lies outside the agent's workspace and home.
+            SpecialFileError: If it is a FIFO, a socket or a device.
+            FileTooLargeError: If it is larger than ``limit`` bytes.
+            OSError: For the rest (too many links; the sandbox's file helper failed).
             SandboxClosedError: If the sandbox was closed.
         """
+        self._check_open()
+        return await self.agent_files.read(path, limit=limit)
 
-    @abstractmethod
-    async def exists(self, path: str) -> bool:
-        """Return True if a file or directory exists at ``path``.
+    async def write_file(self, path: str, data: bytes, *, exclusive: bool = False) -> None:
+        """Write a regular file as the agent, creating it and its parent directories.
+
+        An existing file is rewritten in place: it keeps its mode. The file must lie in the
+        agent's workspace or home, after its links are followed as the agent.
+
+        Args:
+            path: The file.
+            data: Its new content.
+            exclusive: Refuse if anything exists at ``path`` (even a dangling link).
 
         Raises:
-            SandboxClosedError: If the sandbox was closed.
-        """
-
-    @abstractmethod
-    async def write_file(self, path: str, data: bytes) -> None:
-        """Write a file, creating its parent directories.
-
-        Raises:
+            FileExistsError: With ``exclusive``, if something exists at ``path``.
             IsADirectoryError: If the path is a directory.
-            PermissionError: If the file cannot be written.
+            PermissionError: If the agent may not write it.
+            OutsideSandboxError: If it lies outside the agent's workspace and home.
+            SpecialFileError: If it is a FIFO, a socket or a device.
+            OSError: For the rest (no space left; the sandbox's file helper failed).
             SandboxClosedError: If the sandbox was closed.
         """
+        self._check_open()
+        await self.agent_files.write(path, data, exclusive=exclusive)
+
+    async def exists(self, path: str) -> bool:
+        """Return True if the agent sees a file or directory at ``path`` (or a dangling link).
+
+        Raises:
+            OSError: If the sandbox's file helper failed.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        return await self.agent_files.exists(path)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxClosedError()
 
     @abstractmethod
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
-        """Copy a host directory's contents into the sandbox.
+        """Copy a host directory's contents into the sandbox, with the engine's rights.
+
+        Only for trusted destinations: ``private_dir``, or the workspace before the agent's
+        first command.
 
         Args:
             source: A directory on the host.
@@ -190,17 +270,10 @@ class Sandbox(AsyncResource):
         """
 
     @abstractmethod
-    async def download(self, path: str, destination: Path) -> None:
-        """Copy a file or directory of the sandbox into the host directory ``destination``.
-
-        Raises:
-            FileNotFoundError: If ``path`` does not exist.
-            SandboxClosedError: If the sandbox was closed.
-        """
-
-    @abstractmethod
     async def remove(self, path: str) -> None:
         """Remove a file or a directory tree; a missing path is not an error.
+
+        As the agent, except under ``private_dir``.
 
         Raises:
             SandboxClosedError: If the sandbox was closed.

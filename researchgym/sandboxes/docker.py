@@ -3,7 +3,9 @@
 The agent's persistent shell is a ``docker exec`` of bash as the unprivileged ``agent`` user
 with an attached stdin stream, spoken to with the same ``ShellSession`` protocol as the local
 backend. Trusted work (the evaluator) runs in fresh execs as root, in ``/var/lib/researchgym``
-(mode 0700, so the agent cannot read it). Files move as tar streams through the API.
+(mode 0700, so the agent cannot read it). The agent's files are read and written by a
+helper that runs as the agent (``AgentFiles``); trusted files (the workspace laid out before
+the agent starts, the evaluator's) move as tar streams through the API.
 
 The container itself only sleeps (``docker-init`` reaps orphans). It runs with no network
 unless asked, memory, CPU and PID limits, every capability dropped and no-new-privileges.
@@ -17,6 +19,7 @@ asyncio only (aiodocker).
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +27,9 @@ import aiodocker
 import aiohttp
 import anyio
 
-from researchgym.errors import SandboxBrokenError, SandboxClosedError, SandboxError
+from researchgym.errors import SandboxBrokenError, SandboxError
 from researchgym.sandboxes._docker_exec import (
+    AGENT_HOME,
     AGENT_UID,
     AGENT_USER,
     WORKDIR,
@@ -35,20 +39,15 @@ from researchgym.sandboxes._docker_exec import (
     kill,
     marker_env,
     oom_kills,
+    spawn_helper,
 )
-from researchgym.sandboxes._docker_files import (
-    extract,
-    file_tar,
-    only_file,
-    put_archive,
-    tree_tar,
-)
+from researchgym.sandboxes._docker_files import put_archive, tree_tar
+from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
 from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec, memory_bytes
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
 
 if TYPE_CHECKING:
-    import tarfile
     from collections.abc import Mapping
 
     from aiodocker.containers import DockerContainer
@@ -173,7 +172,8 @@ class DockerSandbox(Sandbox):
         self._output_cap = output_cap
         self._memory = memory
         self._oom_kills = 0  # a new container's memory cgroup has killed nothing yet
-        self._closed = False
+        argv = helper_argv("python3", roots=[str(AGENT_HOME)], workdir=str(WORKDIR))
+        self.agent_files = AgentFiles(partial(spawn_helper, container), argv)
 
     @property
     def workdir(self) -> PurePosixPath:
@@ -272,42 +272,6 @@ class DockerSandbox(Sandbox):
             duration=anyio.current_time() - started,
         )
 
-    async def read_file(self, path: str) -> bytes:
-        """Return a file's content; see ``Sandbox.read_file``.
-
-        Raises:
-            FileNotFoundError: If there is no such file.
-            IsADirectoryError: If the path is a directory.
-            OSError: If the path is a link (ELOOP): the daemon would read it as root.
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        archive = await self._get_archive(path)
-        return await anyio.to_thread.run_sync(only_file, archive, path)
-
-    async def exists(self, path: str) -> bool:
-        """Return True if a file or directory exists; see ``Sandbox.exists``.
-
-        Raises:
-            SandboxClosedError: If the sandbox was closed.
-        """
-        target = str(self._path(path))
-        exists = ["sh", "-c", 'test -e "$1" || test -L "$1"', "-", target]
-        checked = await self.run(exists, timeout=30)
-        return checked.exit_code == 0
-
-    async def write_file(self, path: str, data: bytes) -> None:
-        """Write a file owned by the agent, creating its parents; see ``Sandbox.write_file``.
-
-        Raises:
-            IsADirectoryError: If the path is a directory.
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        target = self._path(path)
-        archive = await anyio.to_thread.run_sync(file_tar, target.name, data)
-        await self._put_archive(target.parent, archive, owner=AGENT_USER)
-
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
         """Copy a host directory's contents into the sandbox; see ``Sandbox.upload``.
 
@@ -325,17 +289,6 @@ class DockerSandbox(Sandbox):
         mode = "private" if private else "read_only" if read_only else "agent"
         archive = await anyio.to_thread.run_sync(tree_tar, source, target.name, mode)
         await self._put_archive(target.parent, archive, owner="root" if private else AGENT_USER)
-
-    async def download(self, path: str, destination: Path) -> None:
-        """Copy a file or directory into the host directory ``destination``.
-
-        Raises:
-            FileNotFoundError: If ``path`` does not exist.
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        archive = await self._get_archive(path)
-        await anyio.to_thread.run_sync(extract, archive, destination)
 
     async def remove(self, path: str) -> None:
         """Remove a file or a directory tree (as root); see ``Sandbox.remove``.
@@ -362,13 +315,10 @@ class DockerSandbox(Sandbox):
         self._closed = True
         with anyio.CancelScope(shield=True):
             try:
+                await self.agent_files.aclose()
                 await _delete(self.container)  # ends every process in it, the shell's too
             finally:
                 await self._session.aclose()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError()
 
     def _path(self, path: str) -> PurePosixPath:
         return WORKDIR / path
@@ -382,14 +332,6 @@ class DockerSandbox(Sandbox):
             )
         except aiodocker.DockerError as e:
             raise SandboxBrokenError(f"the container cannot run processes ({e.message})") from e
-
-    async def _get_archive(self, path: str) -> tarfile.TarFile:
-        try:
-            return await self.container.get_archive(str(self._path(path)))
-        except aiodocker.DockerError as e:
-            if e.status == 404:
-                raise FileNotFoundError(path) from None
-            raise SandboxBrokenError(f"the container's files cannot be read ({e.message})") from e
 
     async def _put_archive(self, directory: PurePosixPath, archive: bytes, *, owner: str) -> None:
         """Unpack ``archive`` in ``directory``, creating it (as ``owner``) if it is missing.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -24,7 +25,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from researchgym.errors import SandboxClosedError
-from researchgym.sandboxes._processes import run_process, spawn_local_shell
+from researchgym.sandboxes._processes import run_process, spawn_local_helper, spawn_local_shell
+from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
 from researchgym.sandboxes.base import ExecResult, Sandbox
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP
 from researchgym.sandboxes.provider import SandboxProvider
@@ -72,11 +74,11 @@ async def open_local_sandbox(
     tempdir = Path(
         await anyio.to_thread.run_sync(partial(tempfile.mkdtemp, prefix="rgym-", dir=root))
     )
-    workspace = tempdir / "workspace"
+    workspace = tempdir / "home" / "workspace"
     full_env = {name: os.environ[name] for name in _HOST_VARIABLES if name in os.environ}
-    full_env.update(env or {})
+    full_env.update(env or {}, HOME=str(workspace.parent))
     try:
-        await anyio.to_thread.run_sync(workspace.mkdir)
+        await anyio.to_thread.run_sync(partial(workspace.mkdir, parents=True))
         pinned = frozenset(cpus) if cpus else None
         spawn = partial(spawn_local_shell, cwd=workspace, env=full_env, cpus=pinned)
         session = await ShellSession.open(spawn, output_cap=output_cap)
@@ -90,9 +92,9 @@ async def open_local_sandbox(
 class LocalSandbox(Sandbox):
     """A sandbox in a temporary directory on this machine. It isolates nothing.
 
-    Create one with ``open_local_sandbox``. The temporary directory holds ``workspace/``, the
-    working directory; ``aclose()`` kills every process the sandbox started and removes the
-    directory.
+    Create one with ``open_local_sandbox``. The temporary directory holds ``home/`` (the
+    shell's ``HOME``) with ``workspace/`` in it, the working directory; ``aclose()`` kills
+    every process the sandbox started and removes the directory.
 
     Args:
         tempdir: The temporary directory, removed at close.
@@ -112,12 +114,15 @@ class LocalSandbox(Sandbox):
     ) -> None:
         self._tempdir = tempdir
         self._cpus = cpus
-        self._workspace = tempdir / "workspace"
+        self._workspace = tempdir / "home" / "workspace"
         self._session = session
         self._env = env
         self._output_cap = output_cap
         self._runs: set[anyio.CancelScope] = set()
-        self._closed = False
+        spawn = partial(spawn_local_helper, cwd=self._workspace, env=env, cpus=cpus)
+        roots = [str(self._workspace.parent)]
+        argv = helper_argv(sys.executable, roots=roots, workdir=str(self._workspace))
+        self.agent_files = AgentFiles(spawn, argv)
 
     @property
     def workdir(self) -> PurePosixPath:
@@ -172,38 +177,6 @@ class LocalSandbox(Sandbox):
             self._runs.discard(scope)
         raise SandboxClosedError()
 
-    async def read_file(self, path: str) -> bytes:
-        """Return a file's content; see ``Sandbox.read_file``.
-
-        Raises:
-            FileNotFoundError: If there is no such file.
-            IsADirectoryError: If the path is a directory.
-            PermissionError: If the file cannot be read.
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        return await anyio.to_thread.run_sync(self._resolve(path).read_bytes)
-
-    async def exists(self, path: str) -> bool:
-        """Return True if a file or directory exists; see ``Sandbox.exists``.
-
-        Raises:
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        return await anyio.to_thread.run_sync(os.path.lexists, self._resolve(path))
-
-    async def write_file(self, path: str, data: bytes) -> None:
-        """Write a file, creating its parent directories; see ``Sandbox.write_file``.
-
-        Raises:
-            IsADirectoryError: If the path is a directory.
-            PermissionError: If the file cannot be written.
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        await anyio.to_thread.run_sync(_write_file, self._resolve(path), data)
-
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
         """Copy a directory's contents into the sandbox; see ``Sandbox.upload``.
 
@@ -218,16 +191,6 @@ class LocalSandbox(Sandbox):
         """
         self._check_open()
         await anyio.to_thread.run_sync(_copy_tree, source, self._resolve(destination), read_only)
-
-    async def download(self, path: str, destination: Path) -> None:
-        """Copy a file or directory into the host directory ``destination``.
-
-        Raises:
-            FileNotFoundError: If ``path`` does not exist.
-            SandboxClosedError: If the sandbox was closed.
-        """
-        self._check_open()
-        await anyio.to_thread.run_sync(_download, self._resolve(path), destination)
 
     async def remove(self, path: str) -> None:
         """Remove a file or a directory tree, read-only or not; a missing path is no error.
@@ -246,29 +209,12 @@ class LocalSandbox(Sandbox):
         for scope in self._runs:
             scope.cancel()
         with anyio.CancelScope(shield=True):
+            await self.agent_files.aclose()
             await self._session.aclose()
             await anyio.to_thread.run_sync(_remove_tree, self._tempdir)
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError()
-
     def _resolve(self, path: str) -> Path:
         return self._workspace / path
-
-
-def _download(source: Path, destination: Path) -> None:
-    destination.mkdir(parents=True, exist_ok=True)
-    target = destination / source.name
-    if source.is_dir():
-        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
-    else:
-        shutil.copy2(source, target)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 def _copy_tree(source: Path, destination: Path, read_only: bool) -> None:

@@ -12,14 +12,13 @@ import re
 from typing import TYPE_CHECKING
 
 from researchgym.tools.base import ActionClass, Command, ToolError, ToolResult
-from researchgym.tools.files import read_lines, resolve, write_lines
+from researchgym.tools.files import read_lines, write_lines
 from researchgym.tools.lint import Span, introduced_problems
 from researchgym.tools.parsing import parse
 from researchgym.tools.viewer import render_window
 
 if TYPE_CHECKING:
     from researchgym.tools.base import ToolContext
-    from researchgym.tools.files import Resolved
     from researchgym.tools.lint import Problem
 
 __all__ = ["NO_FILE_OPEN", "Edit", "Insert"]
@@ -62,10 +61,10 @@ class Edit(Command):
                 "Error: give the first and last line to replace, as in edit 5:7."
             )
         start, end = int(match[1]), int(match[2])
-        file, lines = await _open_file(context)
+        path, lines = await _open_file(context)
         _check_range(start, end, len(lines))
         span = Span(start, min(end, len(lines)), len(invocation.body or []))
-        return await _change(context, file, lines, span, invocation.body or [], "edit")
+        return await _change(context, path, lines, span, invocation.body or [], "edit")
 
 
 class Insert(Command):
@@ -92,21 +91,20 @@ class Insert(Command):
         after = int(invocation.args[0])
         if not invocation.body:
             raise ToolError("Error: there are no lines to insert before end_of_insert.")
-        file, lines = await _open_file(context)
+        path, lines = await _open_file(context)
         if after > len(lines):
             raise ToolError(
                 f"Error: <line_number> must be between 0 and {len(lines)}, the number of "
                 f"lines in the file; it was {after}."
             )
         span = Span(after + 1, after, len(invocation.body))
-        return await _change(context, file, lines, span, invocation.body, "insertion")
+        return await _change(context, path, lines, span, invocation.body, "insertion")
 
 
-async def _open_file(context: ToolContext) -> tuple[Resolved, list[str]]:
+async def _open_file(context: ToolContext) -> tuple[str, list[str]]:
     if context.viewer.path is None:
         raise ToolError(NO_FILE_OPEN)
-    file = await resolve(context, context.viewer.path, "write")
-    return file, await read_lines(context, file, editing=True)
+    return context.viewer.path, await read_lines(context, context.viewer.path, editing=True)
 
 
 def _check_range(start: int, end: int, total: int) -> None:
@@ -126,22 +124,22 @@ def _check_range(start: int, end: int, total: int) -> None:
 
 async def _change(
     context: ToolContext,
-    file: Resolved,
+    path: str,
     lines: list[str],
     span: Span,
     body: list[str],
     what: str,
 ) -> ToolResult:
     new = [*lines[: span.start - 1], *body, *lines[span.end :]]
-    if file.path.endswith(".py"):
+    if path.endswith(".py"):
         before, after = _source(lines), _source(new)
-        found = await introduced_problems(before, after, filename=file.path, span=span)
+        found = await introduced_problems(before, after, filename=path, span=span)
         if found:
-            return ToolResult(_reverted(file.path, lines, new, span, found, what))
-    await write_lines(context, file, new)
+            return ToolResult(_reverted(path, lines, new, span, found, what))
+    await write_lines(context, path, new)
     viewer = context.viewer
-    in_view = viewer.path == file.path and viewer.first <= span.start < viewer.first + viewer.window
-    window = viewer.show(file.path, new, line=None if in_view else span.start)
+    in_view = viewer.path == path and viewer.first <= span.start < viewer.first + viewer.window
+    window = viewer.show(path, new, line=None if in_view else span.start)
     return ToolResult(f"{window}\n{_UPDATED}")
 
 

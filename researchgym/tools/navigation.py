@@ -1,8 +1,8 @@
 """open, goto, scroll_up, scroll_down and create: move the viewer's window over a file.
 
-Each shows the window (``Viewer``) of the file it opens or moves in. Files are resolved and
-checked as the agent (``files.resolve``), so the viewer shows nothing the agent could not
-read itself.
+Each shows the window (``Viewer``) of the file it opens or moves in. Files are read as the
+agent, in its sandbox (``files.read_lines``), so the viewer shows nothing the agent could
+not read itself.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from researchgym.tools.base import ActionClass, Command, ToolError, ToolResult
 from researchgym.tools.edit import NO_FILE_OPEN
-from researchgym.tools.files import create_file, read_lines, resolve
+from researchgym.tools.files import agent_path, create_file, read_lines
 from researchgym.tools.parsing import parse
 from researchgym.tools.viewer import DEFAULT_WINDOW
 
@@ -41,13 +41,13 @@ class Open(Command):
             raise ToolError(f"{_OPEN_USAGE}\nError: give one path, and at most one line number.")
         if len(args) == 2 and not _is_number(args[1]):
             raise ToolError(f"{_OPEN_USAGE}\nError: <line_number> must be a number")
-        file = await resolve(context, args[0])
-        lines = await read_lines(context, file)
+        path = agent_path(context, args[0])
+        lines = await read_lines(context, path, name=args[0])
         if len(args) == 1:
             context.viewer.first = 1
-            return ToolResult(context.viewer.show(file.path, lines))
+            return ToolResult(context.viewer.show(path, lines))
         line, warning = _bounded(int(args[1]), len(lines))
-        window = context.viewer.show(file.path, lines, line=line)
+        window = context.viewer.show(path, lines, line=line)
         return ToolResult(warning + window)
 
 
@@ -113,16 +113,15 @@ class Create(Command):
         args = parse(command).args
         if len(args) != 1:
             raise ToolError("Usage: create <filename>")
-        file = await create_file(context, args[0])
+        path = await create_file(context, args[0])
         context.viewer.first = 1
-        return ToolResult(context.viewer.show(file.path, []))
+        return ToolResult(context.viewer.show(path, []))
 
 
 async def _open_file(context: ToolContext) -> tuple[str, list[str]]:
     if context.viewer.path is None:
         raise ToolError(NO_FILE_OPEN)
-    file = await resolve(context, context.viewer.path)
-    return file.path, await read_lines(context, file)
+    return context.viewer.path, await read_lines(context, context.viewer.path)
 
 
 async def _scroll(command: str, context: ToolContext, direction: int) -> ToolResult:

@@ -106,15 +106,15 @@ class SearchFile(Command):
         if where is None and context.viewer.path is None:
             raise ToolError(NO_FILE_OPEN)
         file = await resolve(context, where or context.viewer.path or "")
-        output = await run_script(context, _SEARCH_FILE, term, file.path, str(self.limit))
+        output = await run_script(context, _SEARCH_FILE, term, file, str(self.limit))
         status, listed = _status(output), [line for line in output[1:] if line]
         total = int(status.removeprefix("ok ") or 0)
         if not total:
-            return ToolResult(f'No matches found for "{term}" in {file.path}')
-        lines = [f'Found {total} matches for "{term}" in {file.path}:']
+            return ToolResult(f'No matches found for "{term}" in {file}')
+        lines = [f'Found {total} matches for "{term}" in {file}:']
         lines += [f"Line {entry}" for entry in listed]
         lines += _more(total, self.limit, "matching lines")
-        lines.append(f'End of matches for "{term}" in {file.path}')
+        lines.append(f'End of matches for "{term}" in {file}')
         return ToolResult("\n".join(lines))
 
 

@@ -33,7 +33,7 @@ class Viewer:
     """The shell's working directory after the last command (the sandbox's workdir at
     first); None if unknown."""
     path: str | None = None
-    """The open file: an absolute path with no symbolic links; None if none is open."""
+    """The open file: an absolute path, as the agent named it; None if none is open."""
     first: int = 1
     """The first line of the window, from 1."""
     window: int = DEFAULT_WINDOW

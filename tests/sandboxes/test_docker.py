@@ -15,6 +15,7 @@ import pytest
 
 from researchgym.errors import DockerUnavailableError, ImageMissingError, SandboxError
 from researchgym.sandboxes import (
+    OutsideSandboxError,
     SandboxSpec,
     container_config,
     open_docker,
@@ -308,12 +309,27 @@ async def test_containers_are_named_for_their_episode(sandbox_image: str) -> Non
                 pytest.fail("the warm container was never renamed")
 
 
-async def test_links_are_not_read_with_the_daemons_rights(docker_sandbox: DockerSandbox) -> None:
+async def test_files_are_read_and_written_with_the_agents_rights(
+    docker_sandbox: DockerSandbox, tmp_path: Path
+) -> None:
     await docker_sandbox.run(
         ["sh", "-c", "echo secret > /var/lib/researchgym/key; chmod 600 /var/lib/researchgym/key"],
         timeout=10,
     )
+    (tmp_path / "sealed").mkdir()
+    (tmp_path / "sealed" / "root.txt").write_text("secret")
+    (tmp_path / "sealed" / "root.txt").chmod(0o600)
+    await docker_sandbox.upload(tmp_path / "sealed", "sealed", read_only=True)  # root's, 0400
     await docker_sandbox.exec("ln -s /var/lib/researchgym/key link", timeout=10)
-    with pytest.raises(OSError, match="a link is not read") as info:
+    with pytest.raises(OutsideSandboxError):
         await docker_sandbox.read_file("link")
-    assert info.value.errno == errno.ELOOP
+    with pytest.raises(PermissionError) as denied:
+        await docker_sandbox.read_file("sealed/root.txt")  # in the workspace, but root's
+    assert denied.value.errno == errno.EACCES
+    with pytest.raises(PermissionError):
+        await docker_sandbox.write_file("sealed/root.txt", b"mine")
+    await docker_sandbox.write_file("made/new.txt", b"new")
+    owners = await docker_sandbox.exec(
+        "stat -c '%U %a' made made/new.txt sealed/root.txt", timeout=10
+    )
+    assert owners.output == "agent 755\nagent 644\nroot 400\n"

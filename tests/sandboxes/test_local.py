@@ -46,11 +46,11 @@ async def test_workspace_is_a_fresh_directory_under_root(
 ) -> None:
     workdir = Path(sandbox.workdir)
     assert isinstance(sandbox.workdir, PurePosixPath)
-    assert workdir.name == "workspace"
-    assert workdir.parent.parent == tmp_path
+    assert (workdir.name, workdir.parent.name) == ("workspace", "home")
+    assert workdir.parent.parent.parent == tmp_path
     assert [path async for path in anyio.Path(workdir).iterdir()] == []
-    result = await sandbox.exec("pwd", timeout=5)
-    assert result.output == f"{workdir}\n"
+    result = await sandbox.exec('pwd; echo "$HOME"', timeout=5)
+    assert result.output == f"{workdir}\n{workdir.parent}\n"
 
 
 async def test_environment_is_trimmed_and_extended(

@@ -15,7 +15,13 @@ import anyio
 import pytest
 
 from researchgym.errors import SandboxClosedError
-from researchgym.sandboxes import LocalSandbox, Sandbox
+from researchgym.sandboxes import (
+    FileTooLargeError,
+    LocalSandbox,
+    OutsideSandboxError,
+    Sandbox,
+    SpecialFileError,
+)
 from tests.sandboxes.backends import any_sandbox, parametrize_backends
 
 if TYPE_CHECKING:
@@ -84,6 +90,71 @@ async def test_file_errors_are_stdlib_errors(any_sandbox: Sandbox) -> None:
     assert await any_sandbox.exists("dir/file")
 
 
+async def test_the_file_api_follows_links_only_into_the_workspace_and_home(
+    any_sandbox: Sandbox,
+) -> None:
+    home = any_sandbox.workdir.parent
+    await any_sandbox.exec(
+        "echo mine > a.txt && ln -s a.txt same && mkdir d && ln -s ../a.txt d/up && "
+        "ln -s d dirlink && ln -s loop loop && ln -s /etc/hostname out && ln -s /etc etc && "
+        f"echo h > {home}/h.txt && ln -s {home}/h.txt home",
+        timeout=5,
+    )
+    for path in ("same", "d/up", "dirlink/up", "d/../a.txt", f"{any_sandbox.workdir}/same"):
+        assert await any_sandbox.read_file(path) == b"mine\n", path
+    assert await any_sandbox.read_file("home") == b"h\n"
+    for path in ("out", "etc/hostname", "/etc/hostname"):
+        with pytest.raises(OutsideSandboxError, match="outside the workspace and home"):
+            await any_sandbox.read_file(path)
+        with pytest.raises(OutsideSandboxError):
+            await any_sandbox.write_file(path, b"x")
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        await any_sandbox.read_file("loop")
+    await any_sandbox.write_file("dirlink/up", b"through\n")  # written where the link leads
+    assert (await any_sandbox.exec("cat a.txt; stat -c %F d/up", timeout=5)).output == (
+        "through\nsymbolic link\n"
+    )
+
+
+async def test_a_read_stops_at_its_limit_and_at_special_files(any_sandbox: Sandbox) -> None:
+    await any_sandbox.exec("truncate -s 3G sparse && mkfifo pipe && printf 12345 > five", timeout=5)
+    with pytest.raises(FileTooLargeError) as raised:
+        await any_sandbox.read_file("sparse", limit=2**20)
+    assert (raised.value.size, raised.value.limit) == (3 * 2**30, 2**20)
+    with pytest.raises(FileTooLargeError, match="5 bytes, over the limit of 4 bytes"):
+        await any_sandbox.read_file("five", limit=4)
+    assert await any_sandbox.read_file("five", limit=5) == b"12345"
+    for call in (any_sandbox.read_file("pipe"), any_sandbox.write_file("pipe", b"x")):
+        with pytest.raises(SpecialFileError, match="not a regular file"):
+            await call  # and nothing blocks on the pipe
+    with pytest.raises(OutsideSandboxError):
+        await any_sandbox.read_file("/dev/null")
+
+
+async def test_write_keeps_the_mode_and_exclusive_refuses_what_exists(
+    any_sandbox: Sandbox,
+) -> None:
+    await any_sandbox.exec(
+        "echo old > run.sh && chmod 751 run.sh && ln -s nowhere dangling", timeout=5
+    )
+    await any_sandbox.write_file("run.sh", b"echo new\n")
+    assert (await any_sandbox.exec("stat -c %a run.sh && ./run.sh", timeout=5)).output == (
+        "751\nnew\n"
+    )
+    for path in ("run.sh", "dangling"):
+        with pytest.raises(FileExistsError):
+            await any_sandbox.write_file(path, b"", exclusive=True)
+    await any_sandbox.write_file("new/dir/made.txt", b"", exclusive=True)
+    await any_sandbox.write_file("dangling", b"made\n")  # a dangling link makes its target
+    assert (await any_sandbox.exec("cat nowhere new/dir/made.txt", timeout=5)).output == "made\n"
+
+
+async def test_the_file_helper_comes_back_after_the_agent_kills_it(any_sandbox: Sandbox) -> None:
+    await any_sandbox.write_file("a.txt", b"a")
+    await any_sandbox.exec("pkill -9 -f 'python3 -I -S' || true", timeout=5)
+    assert await any_sandbox.read_file("a.txt") == b"a"
+
+
 async def test_exists_sees_files_directories_and_dangling_links(any_sandbox: Sandbox) -> None:
     assert not await any_sandbox.exists("made/later.txt")
     await any_sandbox.exec(
@@ -143,19 +214,6 @@ async def test_private_dir_takes_trusted_files(any_sandbox: Sandbox, tmp_path: P
     assert (ran.exit_code, ran.output) == (0, "top")
     await any_sandbox.remove(target)
     assert not await any_sandbox.exists(target)
-
-
-async def test_download_copies_files_and_trees_out(any_sandbox: Sandbox, tmp_path: Path) -> None:
-    await any_sandbox.exec("mkdir -p out/sub && echo a > out/a && echo b > out/sub/b", timeout=5)
-    await any_sandbox.exec("chmod 700 out/sub", timeout=5)
-    await any_sandbox.download("out", tmp_path / "host")
-    assert (tmp_path / "host" / "out" / "a").read_text() == "a\n"
-    assert (tmp_path / "host" / "out" / "sub" / "b").read_text() == "b\n"
-    assert (tmp_path / "host" / "out" / "sub").stat().st_mode & 0o777 == 0o700
-    await any_sandbox.download("out/a", tmp_path / "single")
-    assert (tmp_path / "single" / "a").read_text() == "a\n"
-    with pytest.raises(FileNotFoundError):
-        await any_sandbox.download("nope", tmp_path / "x")
 
 
 async def test_remove_files_trees_and_missing_paths(any_sandbox: Sandbox) -> None:
@@ -236,7 +294,6 @@ async def test_use_after_close_raises(any_sandbox: Sandbox, tmp_path: Path) -> N
         any_sandbox.write_file("x", b""),
         any_sandbox.exists("x"),
         any_sandbox.upload(tmp_path, "x"),
-        any_sandbox.download("x", tmp_path),
         any_sandbox.remove("x"),
     ]
     for call in calls:

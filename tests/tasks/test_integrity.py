@@ -119,7 +119,7 @@ async def test_programs_cannot_cheat(
         assert "invalid submission" in await no_score(task, sandbox, fake)
         quick = await anyio.to_thread.run_sync(with_timeout, task, tmp_path / task_id, 3)
         assert await no_score(quick, sandbox, SPIN) == "the evaluation took over 3 s"
-        left = await sandbox.run(["pgrep", "-u", "agent", "-f", "python3"], timeout=10)
+        left = await sandbox.run(["pgrep", "-u", "agent", "-f", "python3 -I -c"], timeout=10)
         assert left.output == ""  # the spinning submission died with its evaluator
 
 

@@ -1,9 +1,8 @@
-"""Paths resolved and checked as the agent, before the sandbox's file API sees them.
+"""The viewer's files, read and written as the agent; and the search commands' shell checks.
 
 The local sandbox runs as the current user, so the permission checks only bite in Docker,
-where the agent's shell is the unprivileged ``agent`` and the file API is root's: the
-Docker section below runs the checks that keep the tools from reading or writing for the
-agent what it could not itself.
+where the agent's shell is the unprivileged ``agent``: the Docker section below checks that
+the tools never read or write for the agent what it could not itself.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import pytest
 from researchgym.sandboxes import open_local_sandbox
 from researchgym.tasks import Task, load_task
 from researchgym.tools import ToolContext, ToolError
-from researchgym.tools.files import MAX_FILE_BYTES, Resolved, resolve, run_script
+from researchgym.tools.files import MAX_FILE_BYTES, resolve, run_script
 from tests.tasks.test_loader import make_task
 from tests.tools.helpers import observe, tool_context, write
 
@@ -29,7 +28,7 @@ async def test_a_path_resolves_from_the_shells_directory(context: ToolContext) -
     await write(context, "data/real.csv", "a,b\n")
     await observe(context, "ln -s data/real.csv link.csv && cd data && chmod 640 real.csv")
     workspace = context.sandbox.workdir
-    assert await resolve(context, "../link.csv") == Resolved(f"{workspace}/data/real.csv", "640", 4)
+    assert await resolve(context, "../link.csv") == f"{workspace}/data/real.csv"
     assert context.viewer.cwd == f"{workspace}/data"
 
 
@@ -64,18 +63,49 @@ async def test_nothing_the_agent_defined_in_its_shell_answers_the_check(
         "realpath() { echo /etc/hostname; }; export -f realpath; "
         "test() { return 0; }; set -e",
     )
-    resolved = await resolve(context, "mine.txt")
-    assert resolved.path == f"{context.sandbox.workdir}/mine.txt"
+    assert await resolve(context, "mine.txt") == f"{context.sandbox.workdir}/mine.txt"
     assert (await observe(context, "open missing.txt")).startswith("Error: File missing.txt")
     for command in ("search_file nothing mine.txt", "search_dir nothing", "find_file none.py"):
         assert (await observe(context, command)).startswith("No matches found for ")
     assert await observe(context, "echo alive") == "alive\n"  # set -e kept the shell
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nowhere.txt", "Error: File nowhere.txt not found."),
+        ("dangling", "Error: File dangling not found."),
+        ("pipe", "Error: pipe is not a regular file."),
+        (
+            "sub",
+            "Error: sub is a directory. You can only open files. Use cd or ls to "
+            "navigate directories.",
+        ),
+        (
+            "/etc/hostname",
+            "Error: /etc/hostname is outside your workspace and home; the editor "
+            "opens files there only. Read others with cat, head or sed -n '1,100p'.",
+        ),
+        (
+            "up",
+            "Error: up is outside your workspace and home; the editor opens files "
+            "there only. Read others with cat, head or sed -n '1,100p'.",
+        ),
+    ],
+)
+async def test_open_refuses_what_the_editor_may_not_show(
+    context: ToolContext, path: str, message: str
+) -> None:
+    await observe(context, "ln -s nowhere.txt dangling && mkfifo pipe && mkdir sub")
+    await observe(context, "ln -s /etc/hostname up")
+    assert await observe(context, f"open {path}") == message
+    assert context.viewer.path is None
+
+
 async def test_a_file_too_large_to_view_is_refused(context: ToolContext) -> None:
     await observe(context, f"truncate -s {MAX_FILE_BYTES + 1} big.csv")
     assert await observe(context, "open big.csv") == (
-        f"Error: {context.sandbox.workdir}/big.csv is 32 MiB, too large to open (the limit is "
+        "Error: big.csv is 32 MiB, too large to open (the limit is "
         "32 MiB). Look at parts of it with head, tail, grep or sed -n '100,200p'."
     )
 
@@ -94,9 +124,16 @@ async def test_a_check_past_the_time_limit_says_so(hasty_task: Task, tmp_path: P
             await run_script(context, "sleep 5")
 
 
-# The Docker sandbox: the agent is `agent`, the file API is root's.
+# The Docker sandbox: the agent is `agent`; the engine could act as root, and must not.
 
 docker_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
+
+
+def outside(path: str) -> str:
+    return (
+        f"Error: {path} is outside your workspace and home; the editor opens files there "
+        "only. Read others with cat, head or sed -n '1,100p'."
+    )
 
 
 async def private_file(context: ToolContext, tmp_path: Path) -> str:
@@ -107,6 +144,10 @@ async def private_file(context: ToolContext, tmp_path: Path) -> str:
     return f"{context.sandbox.private_dir}/key.txt"
 
 
+async def root_read(context: ToolContext, path: str) -> str:
+    return (await context.sandbox.run(["cat", path], timeout=10)).output
+
+
 @docker_only
 async def test_docker_links_to_what_the_agent_cannot_read_are_refused(
     docker_context: ToolContext, tmp_path: Path
@@ -115,16 +156,11 @@ async def test_docker_links_to_what_the_agent_cannot_read_are_refused(
     key = await private_file(context, tmp_path)
     await observe(context, f"ln -s /etc/shadow shadow && ln -s {key} key")
     await observe(context, f"ln -s /etc etc && ln -s {context.sandbox.private_dir} private")
-    for path in ("etc/shadow", "private/key.txt"):  # root's file API follows linked folders
-        assert await observe(context, f"open {path}") == (
-            f"Error: permission denied: you may not read {path}."
-        )
-    assert await observe(context, "open shadow") == (
-        "Error: permission denied: you may not read shadow."
-    )
-    assert await observe(context, "open key") == "Error: permission denied: you may not read key."
-    assert await observe(context, f"open {key}") == (
-        f"Error: permission denied: you may not read {key}."
+    for path in ("etc/shadow", "private/key.txt", "shadow", "key", key):
+        assert await observe(context, f"open {path}") == outside(path)
+    await observe(context, "mkdir mine && echo s > mine/s && chmod 000 mine/s")
+    assert await observe(context, "open mine/s") == (
+        "Error: permission denied: you may not read mine/s."
     )
     assert await observe(context, "search_file root shadow") == (
         "Error: permission denied: you may not read shadow."
@@ -140,15 +176,15 @@ async def test_docker_an_open_file_swapped_for_a_link_is_not_edited(
     key = await private_file(context, tmp_path)
     await write(context, "a.txt", "mine\n")
     await observe(context, "open a.txt")
-    for target in ("/etc/shadow", key):
+    for target in ("/etc/shadow", key, "/etc/passwd"):
         await observe(context, f"ln -sf {target} a.txt")
-        assert await observe(context, "edit 1:1\nleaked?\nend_of_edit") == (
-            f"Error: permission denied: you may not read {context.viewer.path}."
+        assert context.viewer.path is not None
+        assert await observe(context, "edit 1:1\nleaked?\nend_of_edit") == outside(
+            context.viewer.path
         )
-        assert await observe(context, "goto 1") == (
-            f"Error: permission denied: you may not read {context.viewer.path}."
-        )
-    assert (await context.sandbox.read_file(key)).decode() == SECRET
+        assert await observe(context, "goto 1") == outside(context.viewer.path)
+    assert await root_read(context, key) == SECRET
+    assert (await root_read(context, "/etc/passwd")).startswith("root:x:0:0:")
 
 
 @docker_only
@@ -156,12 +192,6 @@ async def test_docker_a_file_the_agent_may_only_read_is_not_edited(
     docker_context: ToolContext,
 ) -> None:
     context = docker_context
-    await observe(context, "ln -s /etc/passwd passwd")
-    assert (await observe(context, "open passwd")).startswith("[File: /etc/passwd (")
-    assert await observe(context, "edit 1:1\nroot::0:0::/root:/bin/bash\nend_of_edit") == (
-        "Error: /etc/passwd is read-only; you cannot edit it."
-    )
-    assert (await context.sandbox.read_file("/etc/passwd")).startswith(b"root:x:0:0:")
     await write(context, "frozen.py", "x = 1\n")
     await observe(context, "chmod 444 frozen.py")
     assert (await observe(context, "open frozen.py")).endswith("\n1:x = 1")
@@ -169,8 +199,12 @@ async def test_docker_a_file_the_agent_may_only_read_is_not_edited(
         f"Error: {context.sandbox.workdir}/frozen.py is read-only; you cannot edit it."
     )
     assert await context.sandbox.read_file("frozen.py") == b"x = 1\n"
-    assert (await observe(context, "create /etc/evil.py")).startswith(
-        "Error: cannot create /etc/evil.py: Permission denied"
+    assert await observe(context, "create /etc/evil.py") == (
+        "Error: cannot create /etc/evil.py: it is outside your workspace and home."
+    )
+    await observe(context, "mkdir locked && chmod 555 locked")
+    assert await observe(context, "create locked/new.py") == (
+        "Error: cannot create locked/new.py: Permission denied."
     )
 
 
@@ -182,6 +216,8 @@ async def test_docker_edits_go_through_links_and_keep_the_mode(
     await write(context, "run.sh", "echo hi\n")
     await observe(context, "chmod 755 run.sh && ln -s run.sh link.sh")
     await observe(context, "open link.sh")
-    assert context.viewer.path == f"{context.sandbox.workdir}/run.sh"
+    assert context.viewer.path == f"{context.sandbox.workdir}/link.sh"
     await observe(context, "edit 1:1\necho hello\nend_of_edit")
-    assert await observe(context, "stat -c '%a %U' run.sh && ./link.sh") == "755 agent\nhello\n"
+    assert await observe(context, "stat -c '%a %U %F' run.sh link.sh && ./link.sh") == (
+        "755 agent regular file\n777 agent symbolic link\nhello\n"
+    )
