@@ -505,6 +505,8 @@ def sandbox_status() -> None:
     from researchgym.sandboxes import sandbox_status as status_of
 
     status = anyio.run(status_of)
+    limits = "enforced" if status.disks.enforced else "not enforced"
+    console.print(f"Disk limits: {limits} ({status.disks.detail}).", soft_wrap=True)
     if not status.reachable:
         console.print(f"Docker: not reachable. {status.problem}", soft_wrap=True)
         console.print("Runs use local sandboxes (--sandbox auto).")
@@ -542,6 +544,8 @@ def sandbox_prune(
 
     result = anyio.run(lambda: prune_sandboxes(run_id=run, everything=everything))
     console.print(f"Removed {len(result.removed)} sandbox containers.")
+    if result.disks:
+        console.print(f"Removed {len(result.disks)} sandbox disks of ended runs.")
     if result.kept:
         console.print(
             f"Kept {len(result.kept)} of runs still going on ({', '.join(result.kept)}); "

@@ -97,6 +97,9 @@ class SandboxConfig(_Strict):
     """Memory per sandbox (512m, 4g), overriding what each task asks for."""
     gpus: int | None = Field(default=None, ge=0)
     """GPUs per sandbox, overriding what each task asks for."""
+    disk: MemorySize | None = None
+    """Disk per sandbox (its home, workspace, /tmp), overriding what each task asks for
+    (default 4g). Enforced where researchgym runs as root (``researchgym sandbox status``)."""
     pids: int = Field(default=1024, ge=16)
     """Processes a sandbox may hold at once."""
 

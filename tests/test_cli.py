@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from researchgym.sandboxes import disk_support
 from researchgym.storage import SCHEMAS, VIEWS, column_doc, open_database, query
 from tests.storage.test_views import EPISODES, write_runs
 from tests.tasks.test_loader import make_task
@@ -343,7 +344,11 @@ def test_killed_run_leaves_containers_that_prune_removes(
     assert len(labelled(run_id)) == 3
     done = cli("sandbox", "prune", "--run", run_id)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Removed 3 sandbox containers."
+    said = done.stdout.strip().splitlines()
+    assert said[0] == "Removed 3 sandbox containers."
+    if disk_support().enforced:  # and the disks of its sandboxes, which nobody unmounted
+        assert re.fullmatch(r"Removed (\d+) sandbox disks of ended runs\.", said[1])
+        assert int(said[1].split()[1]) >= 3
     assert labelled(run_id) == []
 
 

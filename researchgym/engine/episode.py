@@ -78,6 +78,7 @@ class RunContext:
             cpus=asked.cpus if chosen.cpus is None else chosen.cpus,
             memory=asked.memory if chosen.memory is None else chosen.memory,
             gpus=asked.gpus if chosen.gpus is None else chosen.gpus,
+            disk=asked.disk if chosen.disk is None else chosen.disk,
             pids=chosen.pids,
         )
 

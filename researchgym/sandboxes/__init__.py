@@ -11,6 +11,7 @@ local.py        LocalSandbox(es): a temporary directory and a local bash, no iso
 _processes.py   local process plumbing (spawning, killing a session via /proc)
 docker.py       DockerSandbox: a container per episode, over the Engine API (asyncio only);
                 _docker_exec (the shell and helper processes) and _docker_files (tars)
+disk.py         open_disk, disk_support: each sandbox's writable places on a disk of its own
 docker_pool.py  DockerSandboxes: start limit, warm pool, clean-up (prune_sandboxes)
 docker_api.py   open_docker: the connection, with clear errors
 image.py        build_image, sandbox_status: the sandbox image (offline from Debian packages,
@@ -43,6 +44,15 @@ from researchgym.sandboxes.base import (
     SpecialFileError,
     memory_bytes,
 )
+from researchgym.sandboxes.disk import (
+    DEFAULT_DISK,
+    DISK_ROOT,
+    DiskSupport,
+    SandboxDisk,
+    disk_support,
+    open_disk,
+    prune_disks,
+)
 from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
 from researchgym.sandboxes.docker_api import docker_reachable, open_docker
 from researchgym.sandboxes.docker_pool import (
@@ -73,15 +83,18 @@ from researchgym.sandboxes.shell import (
 )
 
 __all__ = [
+    "DEFAULT_DISK",
     "DEFAULT_GRACE",
     "DEFAULT_OUTPUT_CAP",
     "DEFAULT_READ_LIMIT",
+    "DISK_ROOT",
     "RESTART_NOTE",
     "SHELL_ARGV",
     "AgentFiles",
     "BuildMethod",
     "CappedOutput",
     "CappedText",
+    "DiskSupport",
     "DockerSandbox",
     "DockerSandboxes",
     "ExecResult",
@@ -92,6 +105,7 @@ __all__ = [
     "PoolStatistics",
     "PruneResult",
     "Sandbox",
+    "SandboxDisk",
     "SandboxImage",
     "SandboxKind",
     "SandboxProvider",
@@ -103,13 +117,16 @@ __all__ = [
     "SpecialFileError",
     "build_image",
     "container_config",
+    "disk_support",
     "docker_reachable",
     "image_name",
     "memory_bytes",
+    "open_disk",
     "open_docker",
     "open_docker_sandboxes",
     "open_local_sandbox",
     "open_sandboxes",
+    "prune_disks",
     "prune_sandboxes",
     "sandbox_status",
     "start_docker_sandbox",

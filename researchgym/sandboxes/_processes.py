@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
     from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
-__all__ = ["LocalShellTransport", "run_process", "spawn_local_helper", "spawn_local_shell"]
+__all__ = [
+    "LocalShellTransport",
+    "pid_alive",
+    "run_process",
+    "spawn_local_helper",
+    "spawn_local_shell",
+]
 
 _CHUNK = 65536
 _EXIT_WAIT = 1.0
@@ -106,6 +112,17 @@ def _kill_session(sid: int) -> None:
         if not members:
             return
         _kill(members, spare=None)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host (of any user) has the id ``pid``."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _status(returncode: int) -> int:

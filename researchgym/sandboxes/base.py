@@ -123,6 +123,9 @@ class SandboxSpec:
     """Whether the sandbox may reach the network."""
     pids: int = 1024
     """Processes it may hold at once: enough for builds and data loaders, not a fork bomb."""
+    disk: str = "4g"
+    """Space for everything the sandbox writes (home, workspace, /tmp), Docker-style; where
+    disks are supported (``disk_support``)."""
     data: Path | None = None
     """A host directory that appears read-only as ``workdir/data`` (the task's inputs)."""
 

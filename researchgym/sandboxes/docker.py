@@ -8,7 +8,11 @@ helper that runs as the agent (``AgentFiles``); trusted files (the workspace lai
 the agent starts, the evaluator's) move as tar streams through the API.
 
 The container itself only sleeps (``docker-init`` reaps orphans). It runs with no network
-unless asked, memory, CPU and PID limits, every capability dropped and no-new-privileges.
+unless asked, memory, CPU and PID limits, every capability dropped and no-new-privileges,
+and a read-only root file system: the agent's home (with the workspace), ``/tmp``,
+``/var/tmp`` and the private directory are the only places anything may write, and they lie
+on the sandbox's disk (``disk.py``) where disks are supported, else on volumes of their own
+that go with the container.
 Without capabilities root cannot signal the agent's processes, so killing them (a command's
 timeout) is done as the agent, by a small script that finds the shell's descendants by an
 environment variable only they carry.
@@ -52,9 +56,13 @@ if TYPE_CHECKING:
 
     from aiodocker.containers import DockerContainer
 
+    from researchgym.sandboxes.disk import SandboxDisk
+
 __all__ = ["AGENT_UID", "DockerSandbox", "container_config", "start_docker_sandbox"]
 
 PRIVATE_DIR = PurePosixPath("/var/lib/researchgym")
+_WRITABLE = (AGENT_HOME, PurePosixPath("/tmp"), PurePosixPath("/var/tmp"), PRIVATE_DIR)
+"""The places a sandbox may write: the agent's home, /tmp, /var/tmp, the private directory."""
 
 
 def container_config(
@@ -63,6 +71,7 @@ def container_config(
     image: str,
     labels: Mapping[str, str],
     cpuset: list[int] | None = None,
+    disk: SandboxDisk | None = None,
 ) -> dict[str, Any]:
     """Return the Engine API's create-container body for a sandbox.
 
@@ -71,6 +80,8 @@ def container_config(
         image: The sandbox image.
         labels: Labels for clean-up and bookkeeping.
         cpuset: CPUs the container may run on (default: any).
+        disk: The sandbox's disk, which holds every place it may write (default: none,
+            anonymous volumes instead, with no limit).
 
     Raises:
         ValueError: If ``spec.memory`` is not a memory size.
@@ -88,20 +99,15 @@ def container_config(
         "CapAdd": ["SETUID", "SETGID", "KILL"],
         "SecurityOpt": ["no-new-privileges"],
         "Init": True,
+        "ReadonlyRootfs": True,
+        "Mounts": _writable_places(disk),
     }
     if cpuset:
         host["CpusetCpus"] = ",".join(map(str, cpuset))
     if spec.data is not None:
         # A read-only mount, not a copy: the agent can neither change nor rename it, and
         # every episode shares one copy. The daemon must see the path (a local daemon).
-        host["Mounts"] = [
-            {
-                "Type": "bind",
-                "Source": str(spec.data),
-                "Target": str(WORKDIR / "data"),
-                "ReadOnly": True,
-            }
-        ]
+        host["Mounts"].append(_bind(spec.data, WORKDIR / "data", read_only=True))
     if spec.gpus:
         host["DeviceRequests"] = [{"Driver": "", "Count": spec.gpus, "Capabilities": [["gpu"]]}]
     return {
@@ -114,6 +120,17 @@ def container_config(
     }
 
 
+def _writable_places(disk: SandboxDisk | None) -> list[dict[str, Any]]:
+    if disk is None:  # anonymous volumes: filled from the image, removed with the container
+        return [{"Type": "volume", "Target": str(target)} for target in _WRITABLE]
+    sources = (disk.home, disk.tmp, disk.tmp, disk.private)
+    return [_bind(source, target) for source, target in zip(sources, _WRITABLE, strict=True)]
+
+
+def _bind(source: Path, target: PurePosixPath, *, read_only: bool = False) -> dict[str, Any]:
+    return {"Type": "bind", "Source": str(source), "Target": str(target), "ReadOnly": read_only}
+
+
 async def start_docker_sandbox(
     docker: aiodocker.Docker,
     config: dict[str, Any],
@@ -121,6 +138,7 @@ async def start_docker_sandbox(
     output_cap: int = DEFAULT_OUTPUT_CAP,
     memory: str = "",
     name: str | None = None,
+    disk: SandboxDisk | None = None,
 ) -> DockerSandbox:
     """Create and start a container, and open the agent's shell in it.
 
@@ -130,16 +148,23 @@ async def start_docker_sandbox(
         output_cap: Bytes of output kept per command (head and tail halves).
         memory: The memory limit, for the message when a command runs out of it.
         name: The container's name (default: Docker's choice).
+        disk: The disk ``config`` mounts; the sandbox owns it from now on (it is removed
+            with the sandbox, or at once if the start fails).
 
     Raises:
         SandboxError: If the container cannot be created or started (the message says why).
     """
     try:
         container = await docker.containers.create(config=config, name=name)
-    except aiodocker.DockerError as e:
-        raise SandboxError(f"Docker could not create the sandbox: {e.message}") from e
-    except (aiohttp.ClientError, OSError) as e:
-        raise SandboxError(f"Docker could not create the sandbox: {e}") from e
+    except BaseException as e:
+        with anyio.CancelScope(shield=True):
+            if disk is not None:
+                await disk.aclose()
+        if isinstance(e, aiodocker.DockerError):
+            raise SandboxError(f"Docker could not create the sandbox: {e.message}") from e
+        if isinstance(e, aiohttp.ClientError | OSError):
+            raise SandboxError(f"Docker could not create the sandbox: {e}") from e
+        raise
     try:
         await container.start()
         session = await ShellSession.open(
@@ -148,12 +173,14 @@ async def start_docker_sandbox(
     except BaseException as e:
         with anyio.CancelScope(shield=True):
             await _delete(container)
+            if disk is not None:
+                await disk.aclose()
         if isinstance(e, aiodocker.DockerError):
             raise SandboxError(f"Docker could not start the sandbox: {e.message}") from e
         if isinstance(e, aiohttp.ClientError | OSError):
             raise SandboxError(f"Docker could not start the sandbox: {e}") from e
         raise
-    return DockerSandbox(container, session, output_cap=output_cap, memory=memory)
+    return DockerSandbox(container, session, output_cap=output_cap, memory=memory, disk=disk)
 
 
 class DockerSandbox(Sandbox):
@@ -166,8 +193,11 @@ class DockerSandbox(Sandbox):
         *,
         output_cap: int,
         memory: str,
+        disk: SandboxDisk | None = None,
     ) -> None:
         self.container = container
+        self.disk = disk
+        """The sandbox's disk, or None where disks are not supported."""
         self._session = session
         self._output_cap = output_cap
         self._memory = memory
@@ -319,6 +349,8 @@ class DockerSandbox(Sandbox):
                 await _delete(self.container)  # ends every process in it, the shell's too
             finally:
                 await self._session.aclose()
+                if self.disk is not None:
+                    await self.disk.aclose()
 
     def _path(self, path: str) -> PurePosixPath:
         return WORKDIR / path
@@ -356,7 +388,7 @@ class DockerSandbox(Sandbox):
 
 async def _delete(container: DockerContainer) -> None:
     try:
-        await container.delete(force=True)
+        await container.delete(force=True, v=True)  # v: its anonymous volumes too
     except aiodocker.DockerError as e:
         if e.status != 404:  # already gone is fine
             raise SandboxError(f"Could not remove the sandbox container: {e.message}") from e

@@ -26,6 +26,10 @@ import aiohttp
 import anyio
 
 from researchgym.errors import ImageMissingError, SandboxError
+from researchgym.sandboxes._docker_exec import AGENT_UID
+from researchgym.sandboxes._processes import pid_alive
+from researchgym.sandboxes.base import memory_bytes
+from researchgym.sandboxes.disk import disk_support, open_disk, prune_disks
 from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
 from researchgym.sandboxes.docker_api import open_docker
 from researchgym.sandboxes.image import image_name
@@ -106,8 +110,10 @@ class DockerSandboxes(SandboxProvider):
         cpus: list[int] | None,
         pool_size: int,
         concurrent_starts: int,
+        disks: bool,
     ) -> None:
         self._docker = docker
+        self._disks = disks
         self._tg = task_group
         self._image = image
         self._labels = {LABEL_MANAGED: "1", LABEL_RUN: run_id, LABEL_OWNER: _owner()}
@@ -183,10 +189,16 @@ class DockerSandboxes(SandboxProvider):
 
     async def _start(self, spec: SandboxSpec, *, name: str | None = None) -> DockerSandbox:
         labels = {**self._labels, LABEL_NAME: name} if name else self._labels
-        config = container_config(spec, image=self._image, labels=labels, cpuset=self._cpus)
         named = _container_name(name) if name else None
         async with self._starts:
-            return await start_docker_sandbox(self._docker, config, memory=spec.memory, name=named)
+            owner = (AGENT_UID, AGENT_UID)
+            disk = await open_disk(memory_bytes(spec.disk), owner=owner) if self._disks else None
+            config = container_config(
+                spec, image=self._image, labels=labels, cpuset=self._cpus, disk=disk
+            )
+            return await start_docker_sandbox(
+                self._docker, config, memory=spec.memory, name=named, disk=disk
+            )
 
 
 @asynccontextmanager
@@ -205,6 +217,7 @@ async def open_docker_sandboxes(
         ImageMissingError: If the image is not built.
     """
     image = image or image_name()
+    disks = (await anyio.to_thread.run_sync(disk_support)).enforced
     async with open_docker() as docker:
         try:
             await docker.images.inspect(image)
@@ -221,6 +234,7 @@ async def open_docker_sandboxes(
                 cpus=cpus,
                 pool_size=pool_size,
                 concurrent_starts=concurrent_starts,
+                disks=disks,
             )
             try:
                 yield provider
@@ -235,14 +249,17 @@ class PruneResult(NamedTuple):
     """Names of the containers removed."""
     kept: list[str]
     """Names of the containers kept because the process that owns them still runs."""
+    disks: list[str]
+    """Sandbox disks removed because the process that made them has ended."""
 
 
 async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False) -> PruneResult:
-    """Remove the sandbox containers that crashed runs left behind.
+    """Remove the sandbox containers and disks that crashed runs left behind.
 
     A container is kept, unless ``everything``, while the process that started it still
     runs on this host, or when another host started it (its process cannot be checked
-    from here: a daemon may be shared).
+    from here: a daemon may be shared). A disk is removed once the process that made it
+    has ended, whatever ``run_id`` and ``everything`` say: it is in use until then.
 
     Args:
         run_id: Only the containers of this run.
@@ -262,24 +279,17 @@ async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False
                 kept.append(name)
                 continue
             try:
-                await container.delete(force=True)
+                await container.delete(force=True, v=True)
             except aiodocker.DockerError as e:
                 if e.status != 404:
                     raise SandboxError(f"Could not remove {name}: {e.message}") from e
             removed.append(name)
-    return PruneResult(removed, kept)
+    disks = await anyio.to_thread.run_sync(prune_disks)
+    return PruneResult(removed, kept, [disk.name for disk in disks])
 
 
 def _alive(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname():
         return bool(host)  # another host's: it may well be running
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid.isdigit() and pid_alive(int(pid))

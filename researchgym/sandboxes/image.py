@@ -38,6 +38,7 @@ from researchgym.errors import (
 from researchgym.sandboxes._docker_archive import load_rootfs
 from researchgym.sandboxes._dockerfile import build_from_dockerfile, pull_base_image
 from researchgym.sandboxes._rootfs import find_mmdebstrap, open_rootfs
+from researchgym.sandboxes.disk import DiskSupport, disk_support
 from researchgym.sandboxes.docker_api import open_docker
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ class SandboxStatus:
     """The daemon's version (None when unreachable)."""
     images: tuple[SandboxImage, ...]
     """The sandbox images the daemon has, of every version, sorted by name."""
+    disks: DiskSupport
+    """Whether sandboxes have disk limits here."""
 
     @property
     def ready(self) -> bool:
@@ -170,14 +173,15 @@ async def build_image(
 
 
 async def sandbox_status() -> SandboxStatus:
-    """Say whether the Docker daemon answers, and which sandbox images it has."""
+    """Say whether Docker answers, which sandbox images it has, and if disks are limited."""
+    disks = await anyio.to_thread.run_sync(disk_support)
     try:
         async with open_docker() as docker:
             version = str((await docker.version()).get("Version", "unknown"))
             images = await _sandbox_images(docker)
     except DockerUnavailableError as e:
-        return SandboxStatus(image_name(), False, str(e), None, ())
-    return SandboxStatus(image_name(), True, None, version, images)
+        return SandboxStatus(image_name(), False, str(e), None, (), disks)
+    return SandboxStatus(image_name(), True, None, version, images, disks)
 
 
 async def _build(

@@ -108,6 +108,8 @@ class Resources(_Strict):
     """Memory limit, Docker-style (512m, 4g)."""
     gpus: int = Field(default=0, ge=0)
     """Number of GPUs."""
+    disk: MemorySize = "4g"
+    """Disk for everything the sandbox writes (home, workspace, /tmp), sized like memory."""
     network: bool = False
     """Whether the sandbox may reach the network."""
 

@@ -6,8 +6,11 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import socket
-from typing import TYPE_CHECKING
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import aiodocker
 import anyio
@@ -15,9 +18,11 @@ import pytest
 
 from researchgym.errors import DockerUnavailableError, ImageMissingError, SandboxError
 from researchgym.sandboxes import (
+    DISK_ROOT,
     OutsideSandboxError,
     SandboxSpec,
     container_config,
+    disk_support,
     open_docker,
     open_docker_sandboxes,
     prune_sandboxes,
@@ -27,7 +32,6 @@ from tests.sandboxes.backends import TEST_LABELS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
     from researchgym.sandboxes import DockerSandbox
 
@@ -61,6 +65,11 @@ def test_container_settings_isolate_the_agent() -> None:
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["CpusetCpus"] == "1,3"
     assert "DeviceRequests" not in host
+    assert host["ReadonlyRootfs"] is True  # what is written goes to the places below
+    assert host["Mounts"] == [
+        {"Type": "volume", "Target": target}
+        for target in ("/home/agent", "/tmp", "/var/tmp", "/var/lib/researchgym")
+    ]
 
 
 def test_gpus_are_requested_when_asked_for() -> None:
@@ -333,3 +342,90 @@ async def test_files_are_read_and_written_with_the_agents_rights(
         "stat -c '%U %a' made made/new.txt sealed/root.txt", timeout=10
     )
     assert owners.output == "agent 755\nagent 644\nroot 400\n"
+
+
+async def test_the_system_is_read_only_even_for_root(docker_sandbox: DockerSandbox) -> None:
+    """No path on the evaluator's Python path, nor any system path, can be written."""
+    places = [
+        "/usr/lib/python3/dist-packages/evil.pth",
+        "/usr/local/lib/python3.11/dist-packages/sitecustomize.py",
+        "/usr/lib/python3.11/sitecustomize.py",
+        "/etc/profile.d/evil.sh",
+        "/root/.bashrc",
+    ]
+    script = 'for p in "$@"; do touch "$p" 2>/dev/null && echo "wrote $p"; done; echo done'
+    as_agent = await docker_sandbox.exec(f"set -- {' '.join(places)}; {script}", timeout=10)
+    as_root = await docker_sandbox.run(["sh", "-c", script, "-", *places], timeout=10)
+    assert (as_agent.output, as_root.output) == ("done\n", "done\n")
+    writable = "touch ~/a /tmp/b /var/tmp/c workspace-file && echo ok"
+    assert (await docker_sandbox.exec(writable, timeout=10)).output == "ok\n"
+
+
+async def volumes(docker: aiodocker.Docker) -> set[str]:
+    listed: dict[str, Any] = await docker.volumes.list()  # type: ignore[no-untyped-call]
+    return {volume["Name"] for volume in listed["Volumes"] or []}
+
+
+async def test_volumes_go_with_the_container(sandbox_image: str) -> None:
+    async with open_docker() as docker:
+        before = await volumes(docker)
+        config = container_config(SandboxSpec(), image=sandbox_image, labels=TEST_LABELS)
+        sandbox = await start_docker_sandbox(docker, config)
+        mounts = (await sandbox.container.show())["Mounts"]
+        used = {m["Name"] for m in mounts if m["Type"] == "volume"}
+        assert len(used) == 4 and not used & before
+        await sandbox.aclose()
+        assert not used & await volumes(docker)
+
+
+needs_disks = pytest.mark.skipif(
+    not disk_support().enforced,
+    reason=f"no disk limits here ({disk_support().detail}); CI runs as root, where they are",
+)
+
+
+def mounted(folder: Path) -> bool:
+    """Whether a disk's file system is mounted (else its folder must be gone too)."""
+    if f" {folder / 'mnt'} " in Path("/proc/mounts").read_text():
+        return True
+    assert not folder.exists()
+    return False
+
+
+@needs_disks
+async def test_a_disk_filler_gets_no_space_left_in_its_own_sandbox(sandbox_image: str) -> None:
+    spec = SandboxSpec(memory="256m", disk="64m")
+    free = shutil.disk_usage(DISK_ROOT).free
+    async with open_docker_sandboxes(run_id="tests-disk", image=sandbox_image) as provider:
+        sandbox = await provider.open(spec)
+        assert sandbox.disk is not None
+        filled = await sandbox.exec(
+            "dd if=/dev/zero of=big bs=1M count=200 2>&1; "
+            "dd if=/dev/zero of=/tmp/more bs=1M count=10 2>&1; df -k . | tail -1",
+            timeout=60,
+        )
+        assert filled.output.count("No space left on device") == 2
+        assert int(filled.output.split()[-3]) < 1024  # kilobytes left on the disk
+        used = free - shutil.disk_usage(DISK_ROOT).free
+        assert used < 80 * 2**20, f"the host lost {used} bytes"
+        assert (await sandbox.exec("rm big && echo ok > f && cat f", timeout=10)).output == "ok\n"
+        folder = sandbox.disk.folder
+        assert mounted(folder)
+        await sandbox.aclose()
+        assert not mounted(folder)
+
+
+@needs_disks
+async def test_prune_removes_the_disks_of_runs_that_died() -> None:
+    make = (
+        "import anyio\n"
+        "from researchgym.sandboxes import open_disk\n"
+        "disk = anyio.run(lambda: open_disk(2**24, owner=(0, 0)))\n"
+        "print(disk.folder)\n"
+    )
+    made = await anyio.run_process([sys.executable, "-c", make])  # exits without closing it
+    folder = Path(made.stdout.decode().strip())
+    assert mounted(folder)
+    result = await prune_sandboxes(run_id="tests-no-such-run")
+    assert folder.name in result.disks
+    assert not mounted(folder)
