@@ -7,7 +7,8 @@ agent_files.py  AgentFiles: the agent's files, through a helper that runs as the
 provider.py     SandboxProvider, open_sandboxes(kind): what opens a run's sandboxes
 shell.py        ShellSession: the persistent-bash protocol any backend speaks over two pipes
 output.py       CappedOutput: head-and-tail output capping
-local.py        LocalSandbox(es): a temporary directory and a local bash, no isolation
+local.py        LocalSandbox(es): folders and a local bash, isolated where bubblewrap runs
+                (_isolation.py: local_isolation(), the view; _local_tree.py: host copies)
 _processes.py   local process plumbing (spawning, killing a session via /proc)
 docker.py       DockerSandbox: a container per episode, over the Engine API (asyncio only);
                 _docker_exec (the shell and helper processes) and _docker_files (tars)
@@ -33,6 +34,7 @@ A failed command is a result; a dead shell raises ``SandboxBrokenError``; use af
 
 from __future__ import annotations
 
+from researchgym.sandboxes._isolation import LocalIsolation, local_isolation
 from researchgym.sandboxes.agent_files import AgentFiles
 from researchgym.sandboxes.base import (
     DEFAULT_READ_LIMIT,
@@ -99,6 +101,7 @@ __all__ = [
     "DockerSandboxes",
     "ExecResult",
     "FileTooLargeError",
+    "LocalIsolation",
     "LocalSandbox",
     "LocalSandboxes",
     "OutsideSandboxError",
@@ -120,6 +123,7 @@ __all__ = [
     "disk_support",
     "docker_reachable",
     "image_name",
+    "local_isolation",
     "memory_bytes",
     "open_disk",
     "open_docker",

@@ -35,16 +35,21 @@ def owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
     return info
 
 
-def tree_tar(source: Path, name: str, mode: str) -> bytes:
-    """A tar of ``source``'s contents under the top directory ``name``."""
+def tree_tar(source: Path, name: str | None, mode: str) -> bytes:
+    """A tar of ``source``'s contents under the top directory ``name`` (None: at the top)."""
     if not source.exists():
         raise FileNotFoundError(source)
     if not source.is_dir():
         raise NotADirectoryError(source)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.add(source, arcname=name, filter=lambda info: owner(info, mode))
+        for path, arcname in [(source, name)] if name else _children(source):
+            archive.add(path, arcname=arcname, filter=lambda info: owner(info, mode))
     return buffer.getvalue()
+
+
+def _children(source: Path) -> list[tuple[Path, str]]:
+    return [(child, child.name) for child in sorted(source.iterdir())]
 
 
 async def put_archive(container: DockerContainer, directory: PurePosixPath, data: bytes) -> None:

@@ -43,6 +43,7 @@ _KILL_ROUNDS = 5
 
 class _ProcInfo(NamedTuple):
     pid: int
+    ppid: int
     pgid: int
     sid: int
     started: int
@@ -70,10 +71,12 @@ def _session_members(sid: int) -> list[_ProcInfo]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: fields start after the last ")".
-        # fields[0] is field 3 (state), [2] field 5 (pgrp), [19] field 22 (starttime).
+        # fields[0] is field 3 (state), [1] field 4 (ppid), [2] field 5 (pgrp), [19] field
+        # 22 (starttime).
         fields = stat[stat.rindex(b")") + 2 :].split()
         if fields[0] != b"Z":
-            members.append(_ProcInfo(int(name), int(fields[2]), sid, int(fields[19])))
+            info = _ProcInfo(int(name), int(fields[1]), int(fields[2]), sid, int(fields[19]))
+            members.append(info)
     return members
 
 
@@ -84,10 +87,10 @@ def _sid(pid: int) -> int | None:
         return None
 
 
-def _kill(members: list[_ProcInfo], *, spare: int | None) -> None:
+def _kill(members: list[_ProcInfo], *, spare: frozenset[int] = frozenset()) -> None:
     """SIGKILL each process's group; in the session leader's own group, each process alone."""
     for member in members:
-        if member.pid == spare:
+        if member.pid in spare:
             continue
         try:
             if member.pgid == member.sid:
@@ -99,10 +102,28 @@ def _kill(members: list[_ProcInfo], *, spare: int | None) -> None:
             pass
 
 
-def _kill_command(shell_pid: int, since: int) -> None:
+def _kill_command(shell_pid: int, since: int, wrappers: int) -> None:
     """Kill what the shell started since tick ``since``; older background jobs live on."""
     members = _session_members(shell_pid)
-    _kill([m for m in members if m.started >= since], spare=shell_pid)
+    spare = _shell_chain(members, shell_pid, wrappers)
+    _kill([m for m in members if m.started >= since], spare=spare)
+
+
+def _shell_chain(members: list[_ProcInfo], started: int, wrappers: int) -> frozenset[int]:
+    """The shell's own processes, spared by every interrupt.
+
+    They are the process started and, ``wrappers`` levels down (a wrapper's processes, such
+    as bubblewrap's), the first-born child of each, the last one being the shell: its start
+    time could not tell it from a command sent within the same clock tick.
+    """
+    chain, parent = {started}, started
+    for _ in range(wrappers):
+        children = [m for m in members if m.ppid == parent]
+        if not children:
+            break
+        parent = min(children, key=lambda m: (m.started, m.pid)).pid
+        chain.add(parent)
+    return frozenset(chain)
 
 
 def _kill_session(sid: int) -> None:
@@ -111,7 +132,7 @@ def _kill_session(sid: int) -> None:
         members = _session_members(sid)
         if not members:
             return
-        _kill(members, spare=None)
+        _kill(members)
 
 
 def pid_alive(pid: int) -> bool:
@@ -130,12 +151,18 @@ def _status(returncode: int) -> int:
 
 
 class LocalShellTransport:
-    """A ``ShellTransport`` over a local bash process that leads its own session."""
+    """A ``ShellTransport`` over a local bash process that leads its own session.
 
-    def __init__(self, process: Process) -> None:
+    Args:
+        process: The process started: the shell, or a wrapper that starts it.
+        wrappers: Processes between the one started and the shell (0: it is the shell).
+    """
+
+    def __init__(self, process: Process, *, wrappers: int = 0) -> None:
         if process.stdin is None or process.stdout is None:
             raise ValueError("The shell process needs piped stdin and stdout.")
         self._process = process
+        self._wrappers = wrappers
         self._command_started = 0
         self.send_stream: ByteSendStream = process.stdin
         self.receive_stream: ByteReceiveStream = process.stdout
@@ -150,7 +177,9 @@ class LocalShellTransport:
         Background jobs of earlier commands are spared, unless they started within the
         same clock tick (10 ms) as the command.
         """
-        await anyio.to_thread.run_sync(_kill_command, self._process.pid, self._command_started)
+        await anyio.to_thread.run_sync(
+            _kill_command, self._process.pid, self._command_started, self._wrappers
+        )
 
     async def exit_status(self) -> int | None:
         """Wait up to a second for the shell to end and return its status."""
@@ -169,11 +198,18 @@ class LocalShellTransport:
 
 
 async def spawn_local_shell(
-    *, cwd: Path, env: dict[str, str], cpus: frozenset[int] | None = None
+    *,
+    argv: list[str] | None = None,
+    wrappers: int = 0,
+    cwd: Path,
+    env: dict[str, str],
+    cpus: frozenset[int] | None = None,
 ) -> LocalShellTransport:
     """Start a bash in ``cwd`` that leads a new session.
 
     Args:
+        argv: What starts the shell (default: ``SHELL_ARGV``; a wrapper of it, say).
+        wrappers: Processes a wrapper puts between the one started and the shell.
         cwd: The shell's starting directory.
         env: Its whole environment.
         cpus: The CPUs it and its commands may run on (default: those of this process).
@@ -184,8 +220,8 @@ async def spawn_local_shell(
     Raises:
         OSError: If bash cannot be started.
     """
-    process = await _spawn(list(SHELL_ARGV), subprocess.PIPE, cwd=cwd, env=env, cpus=cpus)
-    return LocalShellTransport(process)
+    process = await _spawn(argv or list(SHELL_ARGV), subprocess.PIPE, cwd=cwd, env=env, cpus=cpus)
+    return LocalShellTransport(process, wrappers=wrappers)
 
 
 class _HelperStream(ByteStream):

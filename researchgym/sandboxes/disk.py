@@ -42,6 +42,7 @@ __all__ = [
     "DiskSupport",
     "SandboxDisk",
     "disk_support",
+    "make_places",
     "open_disk",
     "prune_disks",
 ]
@@ -175,14 +176,25 @@ def _make(folder: Path, size: int, owner: tuple[int, int]) -> None:
         file.truncate(size)  # sparse: blocks are given as they are written
     _command([*_MKFS, str(image)], "make the sandbox's disk")
     _command(["mount", "-o", _MOUNT_OPTIONS, str(image), str(mount)], "mount the sandbox's disk")
-    home = mount / "home"
+    make_places(mount, owner)
+
+
+def make_places(root: Path, owner: tuple[int, int] | None) -> None:
+    """Make a sandbox's writable places in ``root`` (blocking; see ``SandboxDisk``).
+
+    Args:
+        root: An empty folder.
+        owner: The agent's user and group, who gets ``home/``; None: this process's.
+    """
+    home = root / "home"
     (home / "workspace").mkdir(parents=True)
     for path in (home, home / "workspace"):
-        os.chown(path, *owner)
+        if owner is not None:
+            os.chown(path, *owner)
         path.chmod(0o755)
-    (mount / "tmp").mkdir()
-    (mount / "tmp").chmod(0o1777)
-    (mount / "private").mkdir(mode=0o700)
+    (root / "tmp").mkdir()
+    (root / "tmp").chmod(0o1777)
+    (root / "private").mkdir(mode=0o700)
 
 
 def _remove(folder: Path) -> None:

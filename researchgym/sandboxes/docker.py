@@ -317,8 +317,13 @@ class DockerSandbox(Sandbox):
         target = self._path(destination)
         private = target == PRIVATE_DIR or PRIVATE_DIR in target.parents
         mode = "private" if private else "read_only" if read_only else "agent"
+        owner = "root" if private else AGENT_USER
+        if target in _WRITABLE:  # a mount point, in a read-only folder: fill it as it is
+            archive = await anyio.to_thread.run_sync(tree_tar, source, None, mode)
+            await self._put_archive(target, archive, owner=owner)
+            return
         archive = await anyio.to_thread.run_sync(tree_tar, source, target.name, mode)
-        await self._put_archive(target.parent, archive, owner="root" if private else AGENT_USER)
+        await self._put_archive(target.parent, archive, owner=owner)
 
     async def remove(self, path: str) -> None:
         """Remove a file or a directory tree (as root); see ``Sandbox.remove``.

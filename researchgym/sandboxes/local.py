@@ -1,8 +1,15 @@
-"""``LocalSandbox``: a temporary directory and a local bash, with no isolation at all.
+"""``LocalSandbox``: a sandbox on this machine, without Docker, isolated where it can be.
 
-For development and for machines without Docker. Commands run as the current user with
-the host's file system and network; absolute paths are host paths. Only the environment
-is trimmed, so that the host's secrets (API keys) do not reach the agent's shell.
+A local sandbox's writable places are three host folders, ``home/`` (with ``workspace/``
+in it), ``tmp/`` and ``private/``, in a temporary folder or, when researchgym runs as root
+and the sandbox has a disk size, on a disk of its own (``disk.py``). Where bubblewrap
+runs, every process of the sandbox runs in namespaces of its own and sees only a view of
+the host made for it (``_isolation.py``): the agent at ``/home/agent/workspace``, as
+``nobody`` when researchgym runs as root, with no network, and the evaluator's directory
+out of its sight. Elsewhere it isolates nothing: commands run as the current user with the
+host's file system and network, and paths are host paths; only the environment is
+trimmed, so that the host's secrets (API keys) do not reach the agent's shell. Memory, CPU
+and process limits are never enforced locally. ``local_isolation()`` says which applies.
 
 ```
 async with await open_local_sandbox() as sb:
@@ -14,8 +21,6 @@ async with await open_local_sandbox() as sb:
 from __future__ import annotations
 
 import os
-import shutil
-import stat
 import sys
 import tempfile
 from functools import partial
@@ -24,25 +29,36 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from researchgym.errors import SandboxClosedError
+from researchgym.errors import SandboxClosedError, SandboxError
+from researchgym.sandboxes._isolation import (
+    AGENT_HOME,
+    NOBODY,
+    PRIVATE_DIR,
+    WORKDIR,
+    WRAPPERS,
+    View,
+    local_isolation,
+)
+from researchgym.sandboxes._local_tree import copy_tree, remove_tree
 from researchgym.sandboxes._processes import run_process, spawn_local_helper, spawn_local_shell
 from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
-from researchgym.sandboxes.base import ExecResult, Sandbox
+from researchgym.sandboxes.base import ExecResult, Sandbox, memory_bytes
+from researchgym.sandboxes.disk import SandboxDisk, disk_support, make_places, open_disk
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP
 from researchgym.sandboxes.provider import SandboxProvider
-from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
+from researchgym.sandboxes.shell import DEFAULT_GRACE, SHELL_ARGV, ShellSession
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from anyio.abc import ByteStream
 
     from researchgym.sandboxes.base import SandboxSpec
 
 __all__ = ["LocalSandbox", "LocalSandboxes", "open_local_sandbox"]
 
-_HOST_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+_HOST_VARIABLES = ("PATH", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 """The host variables a local sandbox inherits; everything else must be passed in ``env``."""
-
-_NO_WRITE = ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
 async def open_local_sandbox(
@@ -51,88 +67,154 @@ async def open_local_sandbox(
     env: dict[str, str] | None = None,
     output_cap: int = DEFAULT_OUTPUT_CAP,
     cpus: Iterable[int] | None = None,
+    data: Path | None = None,
+    disk: int | None = None,
+    isolate: bool | None = None,
 ) -> LocalSandbox:
-    """Create a temporary workspace and start a shell in it.
+    """Make a sandbox's folders and start its shell.
 
     Args:
-        root: Where to create the temporary directory (default: the system's temp dir).
+        root: Where to make the temporary folder (default: the system's temp folder).
         env: Environment variables for the shell and for ``run``, on top of a few host
-            ones (``PATH``, ``HOME``, ``LANG``, ...).
+            ones (``PATH``, ``LANG``, ...); ``HOME`` and ``TMPDIR`` are the sandbox's.
         output_cap: Bytes of output kept per command (head and tail halves).
         cpus: The CPUs its processes may run on (default: those of this process). Keeping
             sandboxes off the engine's CPU spares the event loop from being preempted by
             every shell it wakes. A ``run`` program is moved there as soon as it has
             started, so what it starts runs there too.
+        data: A host folder that appears read-only as ``workdir/data``.
+        disk: Bytes of disk, enforced where disks are supported (root; else ignored).
+        isolate: Run under bubblewrap (None: wherever it runs here).
 
     Returns:
         The sandbox; close it with ``aclose()`` or use it with ``async with``.
 
     Raises:
-        OSError: If the directory cannot be made or bash cannot be started.
+        SandboxError: If ``isolate`` is asked for and bubblewrap does not run here, or a
+            disk cannot be made.
+        OSError: If the folders cannot be made or bash cannot be started.
         SandboxBrokenError: If the shell died at once.
     """
-    tempdir = Path(
-        await anyio.to_thread.run_sync(partial(tempfile.mkdtemp, prefix="rgym-", dir=root))
-    )
-    workspace = tempdir / "home" / "workspace"
-    full_env = {name: os.environ[name] for name in _HOST_VARIABLES if name in os.environ}
-    full_env.update(env or {}, HOME=str(workspace.parent))
+    isolation = await anyio.to_thread.run_sync(local_isolation)
+    if isolate and not isolation.namespaces:
+        raise SandboxError(f"Local sandboxes cannot be isolated here: {isolation.detail}.")
+    isolated = isolation.namespaces if isolate is None else isolate
+    as_nobody = isolated and isolation.user
+    places = await _open_places(root, disk if as_nobody else None, NOBODY if as_nobody else None)
     try:
-        await anyio.to_thread.run_sync(partial(workspace.mkdir, parents=True))
-        pinned = frozenset(cpus) if cpus else None
-        spawn = partial(spawn_local_shell, cwd=workspace, env=full_env, cpus=pinned)
-        session = await ShellSession.open(spawn, output_cap=output_cap)
+        view = View(places.home, places.tmp, places.private, data, as_nobody) if isolated else None
+        sandbox = LocalSandbox(places, view, env=env or {}, output_cap=output_cap, cpus=cpus)
+        if view is None and data is not None:
+            await sandbox.upload(data, str(sandbox.workdir / "data"), read_only=True)
+        await sandbox.start()
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_remove_tree, tempdir)
+            await places.aclose()
         raise
-    return LocalSandbox(tempdir, session, env=full_env, output_cap=output_cap, cpus=pinned)
+    return sandbox
+
+
+class _Places:
+    """A sandbox's writable host folders, in a temporary folder or on a disk."""
+
+    def __init__(self, root: Path, disk: SandboxDisk | None) -> None:
+        self.root = root
+        self.disk = disk
+        self.home, self.tmp, self.private = root / "home", root / "tmp", root / "private"
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            if self.disk is not None:
+                await self.disk.aclose()
+            else:
+                await anyio.to_thread.run_sync(remove_tree, self.root)
+
+
+async def _open_places(
+    root: Path | None, disk: int | None, owner: tuple[int, int] | None
+) -> _Places:
+    if disk is not None and (await anyio.to_thread.run_sync(disk_support)).enforced:
+        made = await open_disk(disk, owner=owner or (os.getuid(), os.getgid()))
+        return _Places(made.mount, made)
+    folder = Path(await anyio.to_thread.run_sync(partial(tempfile.mkdtemp, "", "rgym-", root)))
+    try:
+        await anyio.to_thread.run_sync(make_places, folder, owner)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(remove_tree, folder)
+        raise
+    return _Places(folder, None)
 
 
 class LocalSandbox(Sandbox):
-    """A sandbox in a temporary directory on this machine. It isolates nothing.
+    """A sandbox on this machine. Create one with ``open_local_sandbox``.
 
-    Create one with ``open_local_sandbox``. The temporary directory holds ``home/`` (the
-    shell's ``HOME``) with ``workspace/`` in it, the working directory; ``aclose()`` kills
-    every process the sandbox started and removes the directory.
-
-    Args:
-        tempdir: The temporary directory, removed at close.
-        session: The shell, started in ``tempdir / "workspace"``.
-        env: The environment ``run`` starts programs with.
-        output_cap: Bytes of output kept per ``run`` (head and tail halves).
+    ``aclose()`` kills every process the sandbox started and removes its folders.
     """
 
     def __init__(
         self,
-        tempdir: Path,
-        session: ShellSession,
+        places: _Places,
+        view: View | None,
         *,
         env: dict[str, str],
         output_cap: int,
-        cpus: frozenset[int] | None,
+        cpus: Iterable[int] | None,
     ) -> None:
-        self._tempdir = tempdir
-        self._cpus = cpus
-        self._workspace = tempdir / "home" / "workspace"
-        self._session = session
-        self._env = env
+        self._places = places
+        self._view = view
+        self._cpus = frozenset(cpus) if cpus else None
         self._output_cap = output_cap
         self._runs: set[anyio.CancelScope] = set()
-        spawn = partial(spawn_local_helper, cwd=self._workspace, env=env, cpus=cpus)
-        roots = [str(self._workspace.parent)]
-        argv = helper_argv(sys.executable, roots=roots, workdir=str(self._workspace))
-        self.agent_files = AgentFiles(spawn, argv)
+        self._session: ShellSession | None = None
+        if view is None:  # no isolation: the sandbox sees the host's paths
+            self._mapping = {
+                PurePosixPath(places.home): places.home,
+                PurePosixPath(places.private): places.private,
+            }
+            self._env = _host_env(PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+            self._env.update(HOME=str(places.home), TMPDIR=str(places.tmp))
+        else:
+            self._mapping = {AGENT_HOME: places.home, PRIVATE_DIR: places.private}
+            path = f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin"
+            self._env = _host_env(PATH=path, HOME=str(AGENT_HOME), TMPDIR="/tmp")
+        self._env.update(env)
+        self._workdir = PurePosixPath(places.home / "workspace") if view is None else WORKDIR
+        home = str(self._workdir.parent)
+        argv = helper_argv(sys.executable, roots=[home], workdir=str(self._workdir))
+        self.agent_files = AgentFiles(self._spawn_helper, self._wrap(argv))
+
+    async def start(self) -> None:
+        """Start the shell (``open_local_sandbox`` does)."""
+        spawn = partial(
+            spawn_local_shell,
+            argv=self._wrap(list(SHELL_ARGV)),
+            wrappers=0 if self._view is None else WRAPPERS,
+            cwd=self._host_cwd(self._workdir),
+            env=self._env,
+            cpus=self._cpus,
+        )
+        self._session = await ShellSession.open(spawn, output_cap=self._output_cap)
 
     @property
     def workdir(self) -> PurePosixPath:
-        """The workspace directory, where the shell starts and relative paths point."""
-        return PurePosixPath(self._workspace)
+        """The workspace, where the shell starts and relative paths point."""
+        return self._workdir
 
     @property
     def private_dir(self) -> PurePosixPath:
-        """A directory beside the workspace (private by convention only: no isolation)."""
-        return PurePosixPath(self._tempdir / "private")
+        """The evaluator's folder: out of the agent's sight where the sandbox is isolated."""
+        return PRIVATE_DIR if self._view is not None else PurePosixPath(self._places.private)
+
+    @property
+    def agent_user(self) -> str | None:
+        """``nobody`` where the agent runs as nobody (researchgym runs as root), else None."""
+        return "nobody" if self._view is not None and self._view.as_nobody else None
+
+    @property
+    def disk(self) -> SandboxDisk | None:
+        """The sandbox's disk, or None where it has none."""
+        return self._places.disk
 
     async def exec(self, command: str, *, timeout: float) -> ExecResult:
         """Run a command in the persistent shell; see ``Sandbox.exec``.
@@ -142,6 +224,7 @@ class LocalSandbox(Sandbox):
             SandboxClosedError: If the sandbox was closed.
         """
         self._check_open()
+        assert self._session is not None, "start() first"
         return await self._session.exec(command, timeout=timeout)
 
     async def run(
@@ -152,21 +235,24 @@ class LocalSandbox(Sandbox):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
     ) -> ExecResult:
-        """Run a program in a new session, outside the shell; see ``Sandbox.run``.
+        """Run a trusted program in a new session, outside the shell; see ``Sandbox.run``.
 
-        A program that cannot be started gives exit status 127 or 126, as in a shell.
+        Where the sandbox is isolated, it runs in the sandbox's view with the private
+        directory, as root where researchgym runs as root. A program that cannot be started
+        gives exit status 127 or 126, as in a shell.
 
         Raises:
             SandboxClosedError: If the sandbox was closed, before or during the run.
         """
         self._check_open()
+        where = self._absolute(cwd or ".")
         scope = anyio.CancelScope()
         self._runs.add(scope)
         try:
             with scope:
                 return await run_process(
-                    argv,
-                    cwd=self._workspace if cwd is None else self._resolve(cwd),
+                    self._wrap(argv, cwd=where, trusted=True),
+                    cwd=self._host_cwd(where),
                     env={**self._env, **(env or {})},
                     timeout=timeout,
                     output_cap=self._output_cap,
@@ -178,11 +264,11 @@ class LocalSandbox(Sandbox):
         raise SandboxClosedError()
 
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
-        """Copy a directory's contents into the sandbox; see ``Sandbox.upload``.
+        """Copy a host folder's contents into the sandbox; see ``Sandbox.upload``.
 
-        Symbolic links are copied as links. With ``read_only``, the copied files and
-        directories lose their write permission, and so does ``destination`` if this call
-        created it (root ignores permissions, so this protects nothing from root).
+        Symbolic links are copied as links. The copy is the agent's, or, with
+        ``read_only``, loses its write permission (and so does ``destination`` if this call
+        made it); under the private directory it stays the engine's.
 
         Raises:
             FileNotFoundError: If ``source`` does not exist.
@@ -190,19 +276,23 @@ class LocalSandbox(Sandbox):
             SandboxClosedError: If the sandbox was closed.
         """
         self._check_open()
-        await anyio.to_thread.run_sync(_copy_tree, source, self._resolve(destination), read_only)
+        target = self._absolute(destination)
+        private = target == self.private_dir or self.private_dir in target.parents
+        owner = NOBODY if self.agent_user and not private else None
+        copy = partial(copy_tree, read_only=read_only, owner=owner)
+        await anyio.to_thread.run_sync(copy, source, self._host(target))
 
     async def remove(self, path: str) -> None:
-        """Remove a file or a directory tree, read-only or not; a missing path is no error.
+        """Remove a file or a folder tree, read-only or not; a missing path is no error.
 
         Raises:
             SandboxClosedError: If the sandbox was closed.
         """
         self._check_open()
-        await anyio.to_thread.run_sync(_remove_tree, self._resolve(path))
+        await anyio.to_thread.run_sync(remove_tree, self._host(self._absolute(path)))
 
     async def aclose(self) -> None:
-        """Kill every process of the sandbox and remove its directory. Idempotent."""
+        """Kill every process of the sandbox and remove its folders. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -210,70 +300,57 @@ class LocalSandbox(Sandbox):
             scope.cancel()
         with anyio.CancelScope(shield=True):
             await self.agent_files.aclose()
-            await self._session.aclose()
-            await anyio.to_thread.run_sync(_remove_tree, self._tempdir)
+            if self._session is not None:
+                await self._session.aclose()
+            await self._places.aclose()
 
-    def _resolve(self, path: str) -> Path:
-        return self._workspace / path
+    def _wrap(
+        self, argv: list[str], *, cwd: PurePosixPath | None = None, trusted: bool = False
+    ) -> list[str]:
+        if self._view is None:
+            return argv
+        if trusted:
+            argv = _AS_SHELL + argv
+        wrapped = self._view.wrap(argv, cwd=str(cwd or self._workdir), trusted=trusted)
+        if self._cpus:  # bubblewrap forks at once: pin it before it starts, not after
+            return ["taskset", "--cpu-list", ",".join(map(str, sorted(self._cpus))), *wrapped]
+        return wrapped
 
+    def _host_cwd(self, path: PurePosixPath) -> Path:
+        """Where a process starts on the host (bubblewrap then enters ``path`` itself)."""
+        return self._host(path) if self._view is None else Path("/")
 
-def _copy_tree(source: Path, destination: Path, read_only: bool) -> None:
-    if not source.is_dir():
-        # Raises FileNotFoundError if missing, else says it is not a directory.
-        source.stat()
-        raise NotADirectoryError(20, "Not a directory", str(source))
-    created = not destination.exists()
-    shutil.copytree(source, destination, symlinks=True, dirs_exist_ok=True)
-    if not read_only:
-        return
-    for dirpath, dirnames, filenames in os.walk(source):
-        target = destination / Path(dirpath).relative_to(source)
-        for name in (*dirnames, *filenames):
-            _drop_write(target / name)
-    if created:
-        _drop_write(destination)
+    async def _spawn_helper(self, argv: list[str]) -> ByteStream:
+        cwd = self._host_cwd(self._workdir)
+        return await spawn_local_helper(argv, cwd=cwd, env=self._env, cpus=self._cpus)
 
+    def _absolute(self, path: str) -> PurePosixPath:
+        return self._workdir / path
 
-def _drop_write(path: Path) -> None:
-    mode = path.lstat().st_mode
-    if not stat.S_ISLNK(mode):
-        path.chmod(stat.S_IMODE(mode) & _NO_WRITE)
+    def _host(self, path: PurePosixPath) -> Path:
+        """The host path of a sandbox path in its home or private directory.
 
-
-def _remove_tree(path: Path) -> None:
-    """Remove a file or tree, restoring write permission where it is missing."""
-    try:
-        _remove(path)
-    except PermissionError:
-        _unlock(path.parent)
-        if path.is_dir() and not path.is_symlink():
-            _unlock_tree(path)
-        _remove(path)
+        Raises:
+            SandboxError: If ``path`` lies elsewhere.
+        """
+        for inside, host in self._mapping.items():
+            if path == inside or inside in path.parents:
+                return host / path.relative_to(inside)
+        raise SandboxError(f"{path} is neither in the sandbox's home nor its private folder.")
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
+_AS_SHELL = ["/bin/sh", "-c", 'exec "$0" "$@"']
+"""Starts a program as a shell would, so that a missing one gives 127 (bubblewrap gives 1)."""
 
 
-def _unlock_tree(top: Path) -> None:
-    # Unlock each directory before listing it, so that even a `chmod 000` one opens.
-    stack = [top]
-    while stack:
-        directory = stack.pop()
-        _unlock(directory)
-        with os.scandir(directory) as entries:
-            stack.extend(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False))
-
-
-def _unlock(directory: Path) -> None:
-    directory.chmod(stat.S_IMODE(directory.stat().st_mode) | stat.S_IRWXU)
+def _host_env(**fixed: str) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _HOST_VARIABLES if name in os.environ}
+    env.update(fixed)
+    return env
 
 
 class LocalSandboxes(SandboxProvider):
-    """Opens local sandboxes; the limits of a ``SandboxSpec`` are not enforced (no isolation).
+    """Opens local sandboxes, isolated where bubblewrap runs (``local_isolation``).
 
     Args:
         cpus: The CPUs the sandboxes' processes may run on (default: any).
@@ -289,16 +366,11 @@ class LocalSandboxes(SandboxProvider):
 
         Raises:
             SandboxBrokenError: If its shell died at once.
-            OSError: If its directory or shell cannot be made.
+            SandboxError: If its disk cannot be made.
+            OSError: If its folders or shell cannot be made.
         """
-        sandbox = await open_local_sandbox(cpus=self._cpus)
-        if spec.data is not None:
-            try:
-                await sandbox.upload(spec.data, str(sandbox.workdir / "data"), read_only=True)
-            except BaseException:
-                await sandbox.aclose()
-                raise
-        return sandbox
+        disk = memory_bytes(spec.disk)
+        return await open_local_sandbox(cpus=self._cpus, data=spec.data, disk=disk)
 
     async def aclose(self) -> None:
         """Nothing to release: each sandbox is closed by its episode."""

@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from researchgym.errors import SandboxClosedError
-from researchgym.sandboxes import LocalSandbox, LocalSandboxes, SandboxSpec, open_local_sandbox
+import researchgym
+from researchgym.errors import SandboxClosedError, SandboxError
+from researchgym.sandboxes import (
+    LocalSandbox,
+    OutsideSandboxError,
+    local_isolation,
+    open_local_sandbox,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -20,7 +26,10 @@ CLOSED = re.escape("The sandbox is closed; open a new one.")
 
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
-    async with await open_local_sandbox(root=tmp_path, env={"GREETING": "hi"}) as sandbox:
+    """A local sandbox without isolation: its paths and processes are the host's."""
+    async with await open_local_sandbox(
+        root=tmp_path, env={"GREETING": "hi"}, isolate=False
+    ) as sandbox:
         yield sandbox
 
 
@@ -57,7 +66,9 @@ async def test_environment_is_trimmed_and_extended(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RGYM_TEST_SECRET", "s3cret")
-    async with await open_local_sandbox(root=tmp_path, env={"GREETING": "hi"}) as sandbox:
+    async with await open_local_sandbox(
+        root=tmp_path, env={"GREETING": "hi"}, isolate=False
+    ) as sandbox:
         result = await sandbox.exec('echo "$GREETING/$RGYM_TEST_SECRET"; command -v sh', timeout=5)
         assert result.output.startswith("hi/\n/")
         result = await sandbox.run(
@@ -91,7 +102,7 @@ async def test_processes_run_on_the_chosen_cpus(tmp_path: Path) -> None:
     cpu = max(os.sched_getaffinity(0))
     check = "grep Cpus_allowed_list /proc/self/status"
     expected = ["Cpus_allowed_list:", str(cpu)]
-    async with await open_local_sandbox(root=tmp_path, cpus=[cpu]) as sandbox:
+    async with await open_local_sandbox(root=tmp_path, cpus=[cpu], isolate=False) as sandbox:
         assert (await sandbox.exec(check, timeout=5)).output.split() == expected
         # a program is pinned as soon as it has started: what it starts then is pinned too
         ran = await sandbox.run(["sh", "-c", f"sleep 0.2; {check}"], timeout=5)
@@ -165,12 +176,168 @@ async def test_aclose_ends_a_run_in_flight(sandbox: LocalSandbox) -> None:
     assert len(errors) == 1
 
 
-async def test_provider_copies_task_data_read_only(tmp_path: Path) -> None:
+async def test_task_data_is_read_only(tmp_path: Path) -> None:
     source = await anyio.to_thread.run_sync(make_tree, tmp_path)
-    async with (
-        LocalSandboxes() as provider,
-        await provider.open(SandboxSpec(data=source)) as sandbox,
-    ):
-        assert await sandbox.read_file("data/top.txt") == b"top"
-        mode = (await anyio.Path(f"{sandbox.workdir}/data/top.txt").stat()).st_mode
-        assert mode & 0o222 == 0
+    for isolate in (False, None):  # a read-only copy; a read-only mount where isolated
+        async with await open_local_sandbox(root=tmp_path, data=source, isolate=isolate) as sb:
+            assert await sb.read_file("data/top.txt") == b"top"
+            tried = await sb.exec("echo x > data/top.txt || echo x > data/new.txt", timeout=5)
+            if isolate is None or os.geteuid() != 0:  # root ignores modes: only a mount holds
+                assert tried.exit_code != 0
+                assert (await sb.exec("ls data; cat data/top.txt", timeout=5)).output == (
+                    "link\npkg\ntop.txt\ntop"
+                )
+
+
+# Isolation: bubblewrap namespaces, nobody under root, a disk. CI installs bubblewrap and
+# runs as root, so none of these skip there.
+
+ISOLATION = local_isolation()
+isolated_only = pytest.mark.skipif(
+    not ISOLATION.namespaces, reason=f"local sandboxes cannot isolate here: {ISOLATION.detail}"
+)
+root_only = pytest.mark.skipif(
+    not ISOLATION.user, reason="not root: the agent and the evaluator share this user"
+)
+
+
+@pytest.fixture
+async def isolated(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
+    async with await open_local_sandbox(root=tmp_path, isolate=True) as sandbox:
+        yield sandbox
+
+
+def processes_with(token: str) -> list[int]:
+    """Host processes whose command line holds ``token``."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as file:
+                if token.encode() in file.read():
+                    found.append(int(name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@isolated_only
+async def test_an_isolated_sandbox_sees_its_view_and_no_more(
+    isolated: LocalSandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "task" / "eval").mkdir(parents=True)
+    (tmp_path / "task" / "eval" / "labels.csv").write_text("hidden")
+    package = Path(researchgym.__file__).parent
+    result = await isolated.exec(
+        f"pwd; echo $HOME; ls {tmp_path}/task/eval/labels.csv {package}/tasks/builtin "
+        f"{isolated.private_dir} /sys 2>&1 | sed 's/.*cannot access //'",
+        timeout=10,
+    )
+    assert result.output.splitlines() == [
+        str(isolated.workdir),
+        "/home/agent",
+        f"'{tmp_path}/task/eval/labels.csv': No such file or directory",
+        f"'{package}/tasks/builtin': No such file or directory",
+        f"'{isolated.private_dir}': No such file or directory",
+        "'/sys': No such file or directory",
+    ]
+
+
+@isolated_only
+async def test_an_isolated_sandbox_has_no_network(isolated: LocalSandbox) -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener:
+        dial = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=5)"
+        result = await isolated.exec(f'python3 -c "{dial}" 2>&1 | tail -1', timeout=20)
+    assert result.output == "ConnectionRefusedError: [Errno 111] Connection refused\n"
+
+
+@isolated_only
+async def test_no_process_of_an_isolated_sandbox_outlives_it(tmp_path: Path) -> None:
+    token = f"{os.getpid()}.4321"  # a sleep no one else runs
+    escapes = (
+        f"setsid sleep {token} & (sleep {token} &) & nohup sleep {token} >/dev/null 2>&1 & "
+        f"python3 -c 'import os, time\nif os.fork() == 0:\n os.setsid()\n "
+        f'os.execvp("sleep", ["sleep", "{token}"])\' ; disown -a'
+    )
+    sandbox = await open_local_sandbox(root=tmp_path, isolate=True)
+    async with sandbox:
+        await sandbox.exec(escapes, timeout=10)
+        await sandbox.run(["sh", "-c", f"setsid sleep {token} & echo started"], timeout=10)
+        for _ in range(100):
+            if len(processes_with(f"sleep\0{token}")) >= 4:
+                break
+            await anyio.sleep(0.02)
+        assert len(processes_with(f"sleep\0{token}")) >= 4
+    for _ in range(250):
+        if not processes_with(f"sleep\0{token}"):
+            break
+        await anyio.sleep(0.02)
+    assert processes_with(f"sleep\0{token}") == []
+
+
+@isolated_only
+async def test_the_private_directory_is_for_trusted_processes_only(
+    isolated: LocalSandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "key.txt").write_text("secret")
+    target = f"{isolated.private_dir}/eval-1"
+    await isolated.upload(tmp_path / "eval", target)
+    assert (await isolated.run(["cat", "key.txt"], timeout=10, cwd=target)).output == "secret"
+    agent = await isolated.exec(f"cat {target}/key.txt", timeout=10)
+    assert agent.exit_code != 0 and "secret" not in agent.output
+    with pytest.raises(OutsideSandboxError):
+        await isolated.read_file(f"{target}/key.txt")
+
+
+@isolated_only
+@root_only
+async def test_under_root_the_agent_is_nobody_without_capabilities(
+    isolated: LocalSandbox,
+) -> None:
+    check = "id -un; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status"
+    agent = (await isolated.exec(check, timeout=10)).output.split()
+    assert agent == [
+        "nobody",
+        "CapEff:",
+        "0000000000000000",
+        "CapBnd:",
+        "0000000000000000",
+        "NoNewPrivs:",
+        "1",
+    ]
+    assert isolated.agent_user == "nobody"
+    trusted = (await isolated.run(["sh", "-c", check], timeout=10)).output.split()
+    assert trusted[:3] == ["root", "CapEff:", "00000000000000e0"]  # SETGID, SETUID, KILL
+    await isolated.write_file("mine.txt", b"x")
+    made = await isolated.exec("stat -c %U mine.txt; touch /etc/x /usr/x 2>&1 | wc -l", timeout=10)
+    assert made.output == "nobody\n2\n"
+
+
+@isolated_only
+@root_only
+async def test_a_local_disk_filler_gets_no_space_left(tmp_path: Path) -> None:
+    async with await open_local_sandbox(root=tmp_path, disk=32 * 2**20, isolate=True) as sb:
+        assert sb.disk is not None
+        filled = await sb.exec("dd if=/dev/zero of=big bs=1M count=100 2>&1 | head -1", timeout=60)
+        assert "No space left on device" in filled.output
+        assert (await sb.exec("rm big; echo ok > f; cat f", timeout=10)).output == "ok\n"
+        folder = sb.disk.folder
+    assert not await anyio.Path(folder).exists()
+
+
+async def test_asking_for_isolation_where_there_is_none_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bubblewrap on it
+    local_isolation.cache_clear()
+    try:
+        with pytest.raises(
+            SandboxError,
+            match=r"^Local sandboxes cannot be isolated here: bubblewrap is not installed "
+            r"\(apt-get install bubblewrap\)\.$",
+        ):
+            await open_local_sandbox(root=tmp_path, isolate=True)
+    finally:
+        local_isolation.cache_clear()

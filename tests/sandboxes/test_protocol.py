@@ -37,8 +37,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 async def alive(sandbox: Sandbox, pid: int) -> bool:
-    """Whether a process of the sandbox exists and is not a zombie."""
-    state = await sandbox.run(["ps", "-o", "stat=", "-p", str(pid)], timeout=10)
+    """Whether a process of the agent's shell exists and is not a zombie.
+
+    Asked in the shell: an isolated local sandbox runs its shell and its trusted programs
+    in PID namespaces of their own, where the same pid names different processes.
+    """
+    state = await sandbox.exec(f"ps -o stat= -p {pid}", timeout=10)
     return state.exit_code == 0 and not state.output.strip().startswith("Z")
 
 
