@@ -166,7 +166,13 @@ def _agents(
 
 def _run_with_progress(cfg: RunConfig) -> None:
     from researchgym.engine import Runner
+    from researchgym.sandboxes import choose_sandboxes
 
+    choice = anyio.run(choose_sandboxes, cfg.sandbox.kind)
+    console.print(choice.describe(), soft_wrap=True, highlight=False)
+    if cfg.sandbox.kind == "auto":  # settled once: the run stores what ran, and why
+        box = cfg.sandbox.model_copy(update={"kind": choice.kind, "chosen": choice.because})
+        cfg = cfg.model_copy(update={"sandbox": box})
     runner = Runner(cfg)
     console.print(f"Run [bold]{cfg.run_id}[/] -> {cfg.storage.path}")
     with Progress(
@@ -507,6 +513,8 @@ def sandbox_status() -> None:
     status = anyio.run(status_of)
     limits = "enforced" if status.disks.enforced else "not enforced"
     console.print(f"Disk limits: {limits} ({status.disks.detail}).", soft_wrap=True)
+    isolation = status.local.detail if status.local.namespaces else f"none ({status.local.detail})"
+    console.print(f"Local sandboxes isolate: {isolation}.", soft_wrap=True)
     if not status.reachable:
         console.print(f"Docker: not reachable. {status.problem}", soft_wrap=True)
         console.print("Runs use local sandboxes (--sandbox auto).")

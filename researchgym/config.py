@@ -83,8 +83,12 @@ class SandboxConfig(_Strict):
     """Where episodes run."""
 
     kind: Literal["auto", "docker", "local"] = "auto"
-    """docker: a container per episode; local: a temporary directory (no isolation); auto:
-    docker wherever a Docker daemon answers, else local."""
+    """docker: a container per episode; local: on this machine, isolated where bubblewrap
+    runs (``researchgym sandbox status``); auto: docker wherever a Docker daemon answers,
+    else local, saying so. A stored run's configuration holds the kind that ran."""
+    chosen: str | None = None
+    """Why ``auto`` chose the kind that ran: researchgym writes it into the stored
+    configuration (``auto: no Docker daemon answers, ...``); leave it out."""
     image: str | None = None
     """The Docker image (default: ``researchgym/sandbox:<version>``)."""
     pool: int = Field(default=0, ge=0)

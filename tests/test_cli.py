@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from researchgym.sandboxes import disk_support
+from researchgym.sandboxes import disk_support, local_isolation
 from researchgym.storage import SCHEMAS, VIEWS, column_doc, open_database, query
 from tests.storage.test_views import EPISODES, write_runs
 from tests.tasks.test_loader import make_task
@@ -394,7 +394,13 @@ def test_no_daemon_falls_back_to_local_or_says_so(tmp_path: Path) -> None:
         [*args, str(tmp_path / "a.duckdb")], capture_output=True, text=True, env=env, timeout=120
     )
     assert auto.returncode == 0, auto.stderr
+    no_daemon = "auto: no Docker daemon answers, nothing listens on unix:///nonexistent/docker.sock"
+    first = " ".join(auto.stdout.splitlines()[0].split())
+    assert first.startswith(f"Sandboxes: local ({no_daemon}); ")
     assert rows(tmp_path / "a.duckdb", "SELECT sandbox FROM episodes") == [{"sandbox": "local"}]
+    [stored] = rows(tmp_path / "a.duckdb", "SELECT config->'sandbox' AS box FROM runs")
+    box = json.loads(str(stored["box"]))
+    assert (box["kind"], box["chosen"]) == ("local", no_daemon)
     docker = subprocess.run(
         [*args, str(tmp_path / "d.duckdb"), "--sandbox", "docker"],
         capture_output=True,
@@ -406,3 +412,14 @@ def test_no_daemon_falls_back_to_local_or_says_so(tmp_path: Path) -> None:
     assert " ".join(docker.stderr.split()).startswith(
         "error: Cannot reach the Docker daemon: nothing listens on unix:///nonexistent/docker.sock."
     )
+
+
+def test_sandbox_status_says_what_sandboxes_protect() -> None:
+    done = cli("sandbox", "status")
+    assert done.returncode == 0, done.stderr
+    lines = [" ".join(line.split()) for line in done.stdout.splitlines()]
+    disks, local = disk_support(), local_isolation()
+    limits = "enforced" if disks.enforced else "not enforced"
+    assert lines[0] == f"Disk limits: {limits} ({disks.detail})."
+    isolation = local.detail if local.namespaces else f"none ({local.detail})"
+    assert lines[1] == f"Local sandboxes isolate: {isolation}."

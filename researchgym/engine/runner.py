@@ -23,7 +23,7 @@ from researchgym.engine.placement import engine_placement
 from researchgym.engine.recorder import Recorder, now_us
 from researchgym.engine.status import FAILED
 from researchgym.errors import ConfigError
-from researchgym.sandboxes import open_sandboxes
+from researchgym.sandboxes import choose_sandboxes, open_sandboxes
 from researchgym.storage import DuckDBSink, ParquetSink, has_run, open_writer
 from researchgym.tasks import builtin_task_ids, resolve_task
 
@@ -83,6 +83,7 @@ class Runner:
     async def _run(self) -> list[EpisodeOutcome]:
         plans = await anyio.to_thread.run_sync(self._plan)
         await self._check_models()
+        await self._choose_sandboxes(plans)
         self._planned = len(plans)
         storage, run_id = self.config.storage, self.config.run_id
         if await anyio.to_thread.run_sync(has_run, storage.path, run_id):
@@ -157,6 +158,25 @@ class Runner:
             async with anyio.create_task_group() as tg:
                 for plan in plans:
                     tg.start_soon(one, plan)
+
+    async def _choose_sandboxes(self, plans: list[EpisodePlan]) -> None:
+        """Settle ``auto``, and refuse to put a task requiring isolation in a local sandbox.
+
+        The configuration stored with the run says which kind ran, and why.
+        """
+        box = self.config.sandbox
+        choice = await choose_sandboxes(box.kind)
+        if box.kind == "auto":
+            chosen = box.model_copy(update={"kind": choice.kind, "chosen": choice.because})
+            self.config = self.config.model_copy(update={"sandbox": chosen})
+        strict = sorted({p.task.spec.id for p in plans if p.task.spec.requires_isolation})
+        if strict and choice.kind == "local":
+            why = f" ({box.chosen or choice.because})" if box.chosen or choice.because else ""
+            raise ConfigError(
+                f"The task {', '.join(strict)} requires isolation: it runs only in Docker "
+                f"sandboxes, and this run would put it in local ones{why}. Start Docker "
+                "(researchgym sandbox status says what it finds), or leave the task out."
+            )
 
     async def _check_models(self) -> None:
         """Fail before anything runs if a model is unknown or its API key is not set."""

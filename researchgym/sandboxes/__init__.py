@@ -4,7 +4,8 @@
 base.py         Sandbox (the contract), SandboxSpec, ExecResult, the file API's errors
 agent_files.py  AgentFiles: the agent's files, through a helper that runs as the agent
                 (_file_helper.py, the program)
-provider.py     SandboxProvider, open_sandboxes(kind): what opens a run's sandboxes
+provider.py     SandboxProvider, open_sandboxes(kind): what opens a run's sandboxes;
+                choose_sandboxes: what auto picks, and what the sandboxes protect
 shell.py        ShellSession: the persistent-bash protocol any backend speaks over two pipes
 output.py       CappedOutput: head-and-tail output capping
 local.py        LocalSandbox(es): folders and a local bash, isolated where bubblewrap runs
@@ -74,7 +75,13 @@ from researchgym.sandboxes.image import (
 )
 from researchgym.sandboxes.local import LocalSandbox, LocalSandboxes, open_local_sandbox
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput, CappedText
-from researchgym.sandboxes.provider import SandboxKind, SandboxProvider, open_sandboxes
+from researchgym.sandboxes.provider import (
+    SandboxChoice,
+    SandboxKind,
+    SandboxProvider,
+    choose_sandboxes,
+    open_sandboxes,
+)
 from researchgym.sandboxes.shell import (
     DEFAULT_GRACE,
     RESTART_NOTE,
@@ -108,6 +115,7 @@ __all__ = [
     "PoolStatistics",
     "PruneResult",
     "Sandbox",
+    "SandboxChoice",
     "SandboxDisk",
     "SandboxImage",
     "SandboxKind",
@@ -119,6 +127,7 @@ __all__ = [
     "ShellTransport",
     "SpecialFileError",
     "build_image",
+    "choose_sandboxes",
     "container_config",
     "disk_support",
     "docker_reachable",

@@ -37,6 +37,7 @@ from researchgym.errors import (
 )
 from researchgym.sandboxes._docker_archive import load_rootfs
 from researchgym.sandboxes._dockerfile import build_from_dockerfile, pull_base_image
+from researchgym.sandboxes._isolation import LocalIsolation, local_isolation
 from researchgym.sandboxes._rootfs import find_mmdebstrap, open_rootfs
 from researchgym.sandboxes.disk import DiskSupport, disk_support
 from researchgym.sandboxes.docker_api import open_docker
@@ -104,6 +105,8 @@ class SandboxStatus:
     """The sandbox images the daemon has, of every version, sorted by name."""
     disks: DiskSupport
     """Whether sandboxes have disk limits here."""
+    local: LocalIsolation
+    """What local sandboxes isolate here."""
 
     @property
     def ready(self) -> bool:
@@ -175,13 +178,14 @@ async def build_image(
 async def sandbox_status() -> SandboxStatus:
     """Say whether Docker answers, which sandbox images it has, and if disks are limited."""
     disks = await anyio.to_thread.run_sync(disk_support)
+    local = await anyio.to_thread.run_sync(local_isolation)
     try:
         async with open_docker() as docker:
             version = str((await docker.version()).get("Version", "unknown"))
             images = await _sandbox_images(docker)
     except DockerUnavailableError as e:
-        return SandboxStatus(image_name(), False, str(e), None, (), disks)
-    return SandboxStatus(image_name(), True, None, version, images, disks)
+        return SandboxStatus(image_name(), False, str(e), None, (), disks, local)
+    return SandboxStatus(image_name(), True, None, version, images, disks, local)
 
 
 async def _build(

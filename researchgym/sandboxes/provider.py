@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
+import anyio
 from anyio.abc import AsyncResource
 
 if TYPE_CHECKING:
@@ -19,11 +20,54 @@ if TYPE_CHECKING:
 
     from researchgym.sandboxes.base import Sandbox, SandboxSpec
 
-__all__ = ["SandboxKind", "SandboxProvider", "open_sandboxes"]
+__all__ = ["SandboxChoice", "SandboxKind", "SandboxProvider", "choose_sandboxes", "open_sandboxes"]
 
 SandboxKind = Literal["auto", "docker", "local"]
 """docker: a container per episode; local: a temporary directory, no isolation; auto: docker
 wherever a Docker daemon answers, else local."""
+
+
+class SandboxChoice(NamedTuple):
+    """Which sandboxes a run gets, and what they protect."""
+
+    kind: Literal["docker", "local"]
+    because: str | None
+    """Why ``auto`` chose it (None when the kind was asked for)."""
+    protects: str
+    """What the sandboxes enforce here: isolation, disk limits."""
+
+    def describe(self) -> str:
+        """One line for the top of a run: the kind, why, and what it protects."""
+        why = f" ({self.because})" if self.because else ""
+        return f"Sandboxes: {self.kind}{why}; {self.protects}."
+
+
+async def choose_sandboxes(kind: SandboxKind) -> SandboxChoice:
+    """Settle ``auto`` (docker where a daemon answers, else local) and say what that gives.
+
+    Raises:
+        DockerUnavailableError: If ``kind`` is docker and no daemon answers.
+    """
+    from researchgym.sandboxes._isolation import local_isolation
+    from researchgym.sandboxes.disk import disk_support
+
+    disks = await anyio.to_thread.run_sync(disk_support)
+    limits = "disk limits enforced" if disks.enforced else f"no disk limits: {disks.detail}"
+    because = None
+    if kind != "local":
+        problem = await _docker_problem()
+        if problem is None:
+            because = "a Docker daemon answers" if kind == "auto" else None
+            return SandboxChoice("docker", because, f"containers, {limits}")
+        if kind == "docker":
+            from researchgym.errors import DockerUnavailableError
+
+            raise DockerUnavailableError(problem)
+        because = f"auto: no Docker daemon answers, {problem}"
+    isolation = await anyio.to_thread.run_sync(local_isolation)
+    if not isolation.namespaces:
+        return SandboxChoice("local", because, f"no isolation at all: {isolation.detail}")
+    return SandboxChoice("local", because, f"{isolation.detail}, {limits}")
 
 
 class SandboxProvider(AsyncResource):
@@ -78,7 +122,7 @@ async def open_sandboxes(
     from researchgym.sandboxes.local import LocalSandboxes
 
     if kind == "auto":
-        kind = "docker" if await _docker_answers() else "local"
+        kind = (await choose_sandboxes(kind)).kind
     if kind == "local":
         async with LocalSandboxes(cpus=cpus) as local:
             yield local
@@ -95,11 +139,17 @@ async def open_sandboxes(
         yield docker
 
 
-async def _docker_answers() -> bool:
+async def _docker_problem() -> str | None:
+    """Why no Docker daemon can be used from here (None: one answers)."""
     import sniffio
 
     if sniffio.current_async_library() != "asyncio":
-        return False  # aiodocker needs asyncio
-    from researchgym.sandboxes.docker_api import docker_reachable
+        return "Docker sandboxes need the asyncio event loop"
+    from researchgym.errors import DockerUnavailableError
+    from researchgym.sandboxes.docker_api import open_docker
 
-    return await docker_reachable()
+    try:
+        async with open_docker():
+            return None
+    except DockerUnavailableError as e:
+        return e.reason

@@ -131,3 +131,6 @@ class TaskSpec(_Strict):
     evaluation: Evaluation = Evaluation()
     timeouts: Timeouts = Timeouts()
     resources: Resources = Resources()
+    requires_isolation: bool = False
+    """Run only in Docker sandboxes: for tasks that expect adversarial agents or run
+    untrusted code. A run that would put the task in a local sandbox refuses to start."""

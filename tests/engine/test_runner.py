@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -325,3 +326,27 @@ async def test_a_run_id_already_stored_is_refused(tmp_path: Path, store: str) ->
         {"run_id": "mine", "episodes": 2}
     ]
     assert await sql(cfg, "SELECT count(*) AS n FROM episodes") == [{"n": 2}]
+
+
+async def test_a_task_requiring_isolation_refuses_local_sandboxes(tmp_path: Path) -> None:
+    strict = toy_task(tmp_path / "strict", id="strict", requires_isolation=True)
+    cfg = config(tmp_path, tasks=[strict, toy_task(tmp_path / "lax")])
+    with pytest.raises(
+        ConfigError,
+        match=r"^The task strict requires isolation: it runs only in Docker sandboxes, and this "
+        r"run would put it in local ones\. Start Docker \(researchgym sandbox status says what "
+        r"it finds\), or leave the task out\.$",
+    ):
+        await Runner(cfg).run()
+    assert not await anyio.Path(cfg.storage.path).exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_auto_stores_the_kind_that_ran_and_why(tmp_path: Path, sandbox_image: str) -> None:
+    strict = toy_task(tmp_path / "strict", id="strict", requires_isolation=True)
+    cfg = config(tmp_path, tasks=[strict], sandbox={"kind": "auto"}, attempts=1)
+    [outcome] = await Runner(cfg).run()
+    assert outcome.exit_status == "submitted"
+    [row] = await sql(cfg, "SELECT config->'sandbox' AS box FROM runs")
+    box = json.loads(row["box"])
+    assert (box["kind"], box["chosen"]) == ("docker", "a Docker daemon answers")
