@@ -554,6 +554,8 @@ def sandbox_prune(
     console.print(f"Removed {len(result.removed)} sandbox containers.")
     if result.disks:
         console.print(f"Removed {len(result.disks)} sandbox disks of ended runs.")
+    if result.groups:
+        console.print(f"Removed {len(result.groups)} local sandboxes' control groups.")
     if result.kept:
         console.print(
             f"Kept {len(result.kept)} of runs still going on ({', '.join(result.kept)}); "

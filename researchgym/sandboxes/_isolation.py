@@ -38,6 +38,8 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from researchgym.sandboxes._cgroup import cgroup_support
+
 __all__ = [
     "AGENT_HOME",
     "NOBODY",
@@ -105,7 +107,9 @@ def local_isolation() -> LocalIsolation:
     root = os.geteuid() == 0
     who = "as nobody" if root else "as this user (run as root to separate them)"
     _system_binds()  # looked up here, in a worker thread, and never on the event loop
-    return LocalIsolation(True, root, f"namespaces of their own, the agent {who}")
+    groups = cgroup_support()
+    limits = groups.detail if groups.enforced else f"no process or memory limits ({groups.detail})"
+    return LocalIsolation(True, root, f"namespaces of their own, the agent {who}, {limits}")
 
 
 class View(NamedTuple):

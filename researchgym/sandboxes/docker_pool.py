@@ -26,6 +26,7 @@ import aiohttp
 import anyio
 
 from researchgym.errors import ImageMissingError, SandboxError
+from researchgym.sandboxes._cgroup import prune_cgroups
 from researchgym.sandboxes._docker_exec import AGENT_UID
 from researchgym.sandboxes._processes import pid_alive
 from researchgym.sandboxes.base import memory_bytes
@@ -251,10 +252,12 @@ class PruneResult(NamedTuple):
     """Names of the containers kept because the process that owns them still runs."""
     disks: list[str]
     """Sandbox disks removed because the process that made them has ended."""
+    groups: list[str]
+    """Local sandboxes' control groups removed because their process has ended."""
 
 
 async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False) -> PruneResult:
-    """Remove the sandbox containers and disks that crashed runs left behind.
+    """Remove the sandbox containers, disks and control groups crashed runs left behind.
 
     A container is kept, unless ``everything``, while the process that started it still
     runs on this host, or when another host started it (its process cannot be checked
@@ -285,7 +288,8 @@ async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False
                     raise SandboxError(f"Could not remove {name}: {e.message}") from e
             removed.append(name)
     disks = await anyio.to_thread.run_sync(prune_disks)
-    return PruneResult(removed, kept, [disk.name for disk in disks])
+    groups = await anyio.to_thread.run_sync(prune_cgroups)
+    return PruneResult(removed, kept, [disk.name for disk in disks], groups)
 
 
 def _alive(owner: str) -> bool:

@@ -8,8 +8,9 @@ the host made for it (``_isolation.py``): the agent at ``/home/agent/workspace``
 ``nobody`` when researchgym runs as root, with no network, and the evaluator's directory
 out of its sight. Elsewhere it isolates nothing: commands run as the current user with the
 host's file system and network, and paths are host paths; only the environment is
-trimmed, so that the host's secrets (API keys) do not reach the agent's shell. Memory, CPU
-and process limits are never enforced locally. ``local_isolation()`` says which applies.
+trimmed, so that the host's secrets (API keys) do not reach the agent's shell. Process and
+memory limits hold where the sandbox is isolated under root, in control groups of its own
+(``_cgroup.py``); CPU limits never do. ``local_isolation()`` says which applies.
 
 ```
 async with await open_local_sandbox() as sb:
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from researchgym.errors import SandboxClosedError, SandboxError
+from researchgym.sandboxes._cgroup import Cgroups, cgroup_support, open_cgroups
 from researchgym.sandboxes._isolation import (
     AGENT_HOME,
     NOBODY,
@@ -69,6 +71,8 @@ async def open_local_sandbox(
     cpus: Iterable[int] | None = None,
     data: Path | None = None,
     disk: int | None = None,
+    pids: int | None = None,
+    memory: int | None = None,
     isolate: bool | None = None,
 ) -> LocalSandbox:
     """Make a sandbox's folders and start its shell.
@@ -84,6 +88,9 @@ async def open_local_sandbox(
             started, so what it starts runs there too.
         data: A host folder that appears read-only as ``workdir/data``.
         disk: Bytes of disk, enforced where disks are supported (root; else ignored).
+        pids: Processes at once, and
+        memory: bytes of memory, enforced together where the sandbox is isolated and
+            control groups are supported (root; else ignored).
         isolate: Run under bubblewrap (None: wherever it runs here).
 
     Returns:
@@ -103,6 +110,9 @@ async def open_local_sandbox(
     places = await _open_places(root, disk if as_nobody else None, NOBODY if as_nobody else None)
     try:
         view = View(places.home, places.tmp, places.private, data, as_nobody) if isolated else None
+        groups = await anyio.to_thread.run_sync(cgroup_support)
+        if as_nobody and pids and memory and groups.enforced:
+            places.cgroups = await open_cgroups(pids=pids, memory=memory)
         sandbox = LocalSandbox(places, view, env=env or {}, output_cap=output_cap, cpus=cpus)
         if view is None and data is not None:
             await sandbox.upload(data, str(sandbox.workdir / "data"), read_only=True)
@@ -115,15 +125,18 @@ async def open_local_sandbox(
 
 
 class _Places:
-    """A sandbox's writable host folders, in a temporary folder or on a disk."""
+    """A sandbox's writable host folders (a temporary folder or a disk), and its groups."""
 
     def __init__(self, root: Path, disk: SandboxDisk | None) -> None:
         self.root = root
         self.disk = disk
         self.home, self.tmp, self.private = root / "home", root / "tmp", root / "private"
+        self.cgroups: Cgroups | None = None
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
+            if self.cgroups is not None:
+                await self.cgroups.aclose()
             if self.disk is not None:
                 await self.disk.aclose()
             else:
@@ -312,6 +325,8 @@ class LocalSandbox(Sandbox):
         if trusted:
             argv = _AS_SHELL + argv
         wrapped = self._view.wrap(argv, cwd=str(cwd or self._workdir), trusted=trusted)
+        if self._places.cgroups is not None:
+            wrapped = self._places.cgroups.join(wrapped)
         if self._cpus:  # bubblewrap forks at once: pin it before it starts, not after
             return ["taskset", "--cpu-list", ",".join(map(str, sorted(self._cpus))), *wrapped]
         return wrapped
@@ -369,8 +384,13 @@ class LocalSandboxes(SandboxProvider):
             SandboxError: If its disk cannot be made.
             OSError: If its folders or shell cannot be made.
         """
-        disk = memory_bytes(spec.disk)
-        return await open_local_sandbox(cpus=self._cpus, data=spec.data, disk=disk)
+        return await open_local_sandbox(
+            cpus=self._cpus,
+            data=spec.data,
+            disk=memory_bytes(spec.disk),
+            pids=spec.pids,
+            memory=memory_bytes(spec.memory),
+        )
 
     async def aclose(self) -> None:
         """Nothing to release: each sandbox is closed by its episode."""

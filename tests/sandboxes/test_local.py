@@ -341,3 +341,30 @@ async def test_asking_for_isolation_where_there_is_none_says_why(
             await open_local_sandbox(root=tmp_path, isolate=True)
     finally:
         local_isolation.cache_clear()
+
+
+SPAWN_UNTIL_REFUSED = (
+    "import subprocess\n"
+    "n = 0\n"
+    "try:\n"
+    "    while n < 500:\n"
+    "        subprocess.Popen(['sleep', '1000'])\n"
+    "        n += 1\n"
+    "except OSError as e:\n"
+    "    print(n, e.strerror)\n"
+)
+
+
+@isolated_only
+@root_only
+async def test_a_local_fork_bomb_and_memory_hog_meet_their_limits(tmp_path: Path) -> None:
+    async with await open_local_sandbox(
+        root=tmp_path, pids=32, memory=256 * 2**20, isolate=True
+    ) as sandbox:
+        hog = await sandbox.exec("python3 -c 'x = bytearray(600 * 2**20)'", timeout=30)
+        assert (hog.exit_code, hog.timed_out) == (137, False)
+        await sandbox.write_file("spawn.py", SPAWN_UNTIL_REFUSED.encode())
+        spawned = await sandbox.exec("python3 spawn.py", timeout=30)
+        count, reason = spawned.output.split(" ", 1)
+        assert int(count) < 32 and reason == "Resource temporarily unavailable\n"
+        assert (await sandbox.exec("pkill sleep; echo alive", timeout=10)).output == "alive\n"
