@@ -4,6 +4,7 @@
 ResearchGymError                 root: the CLI prints the message, never a traceback
 ├── ConfigError                  a run configuration that cannot be used
 │   ├── TaskSpecError            a task folder or task.yaml that is broken (file, key)
+│   ├── TaskChangedError         a task's eval/ changed after the run loaded it
 │   ├── UnknownComponentError    a name no registry knows (agent kind, sink, ...)
 │   ├── UnknownModelError        a model string no provider knows, or the provider denies
 │   ├── MissingApiKeyError       a model's API key is not set in the environment
@@ -69,6 +70,7 @@ __all__ = [
     "SandboxClosedError",
     "SandboxError",
     "StorageError",
+    "TaskChangedError",
     "TaskSpecError",
     "UndeliverableError",
     "UnknownComponentError",
@@ -99,6 +101,28 @@ class TaskSpecError(ConfigError):
         self.problem = problem
         where = f"{path}: key '{key}'" if key else str(path)
         super().__init__(f"Broken task: {where}: {problem}")
+
+
+class TaskChangedError(ConfigError):
+    """A task's ``eval/`` is not what the run loaded: its evaluator may have been swapped.
+
+    The evaluation does not run; the episode ends with this error rather than a score.
+
+    Attributes:
+        root: The task folder.
+        detail: What was found (a file that can no longer be read, a link), or None when
+            only the content differs.
+    """
+
+    def __init__(self, root: Path, *, detail: str | None = None) -> None:
+        self.root = root
+        self.detail = detail
+        found = f" ({detail})" if detail else ""
+        super().__init__(
+            f"The task folder {root} changed during the run: its eval/ is no longer what the"
+            f" run loaded{found}, so the evaluation did not run. Leave task folders alone while"
+            " a run uses them, and restart the run to use the task as it is now."
+        )
 
 
 class UnknownComponentError(ConfigError):

@@ -12,7 +12,8 @@ program task the agent's workspace files are linked in, since MLGym's script imp
 (so that script runs the agent's code as the evaluator's user: such a task is only as
 isolated as MLGym made it). Then it runs the script there, and turns the JSON it printed
 into researchgym's result (``$RGYM_RESULT``); a failing script, or output without the
-metric, is an invalid submission.
+metric, is an invalid submission. The script's output is quoted in the reason, except in
+the final evaluation of a program task: there it holds what the agent's code printed.
 
 Standard library only: it runs on whatever Python the sandbox has.
 """
@@ -50,12 +51,14 @@ def evaluate() -> dict[str, float]:
     if config["argument"]:
         argv += [config["argument"], config["submission"]]
     done = subprocess.run(argv, cwd=VIEW, capture_output=True, text=True, check=False)
+    quote = config["kind"] == "predictions" or rgym_eval.mode() == "validate"
     if done.returncode != 0:
-        output = (done.stderr.strip() or done.stdout.strip())[-SHOWN:]
+        output = (done.stderr.strip() or done.stdout.strip())[-SHOWN:] if quote else ""
         raise rgym_eval.Invalid(
-            f"MLGym's evaluation script failed (exit code {done.returncode}):\n{output}"
+            f"MLGym's evaluation script failed (exit code {done.returncode})"
+            + (f":\n{output}" if output else "")
         )
-    return metrics(done.stdout, config["metric"])
+    return metrics(done.stdout, config["metric"], quote=quote)
 
 
 def link(source: Path, target: Path) -> None:
@@ -71,20 +74,23 @@ def link(source: Path, target: Path) -> None:
             there.symlink_to(entry)
 
 
-def metrics(output: str, metric: str) -> dict[str, float]:
-    """The finite numbers of the JSON object the script printed, which must hold ``metric``."""
+def metrics(output: str, metric: str, *, quote: bool = True) -> dict[str, float]:
+    """The finite numbers of the JSON object the script printed, which must hold ``metric``.
+
+    ``quote``: whether a reason may quote what the script printed.
+    """
     found = json_object(output)
     if found is None:
-        raise rgym_eval.Invalid(
-            f"MLGym's evaluation script printed no JSON object:\n{output[-SHOWN:]}"
-        )
+        shown = f":\n{output[-SHOWN:]}" if quote else ""
+        raise rgym_eval.Invalid(f"MLGym's evaluation script printed no JSON object{shown}")
     numbers = {
         str(k): float(v)
         for k, v in found.items()
         if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
     }
     if metric not in numbers:
-        raise rgym_eval.Invalid(f"MLGym's evaluation script gave no number '{metric}': {found}")
+        shown = f": {found}" if quote else ""
+        raise rgym_eval.Invalid(f"MLGym's evaluation script gave no number '{metric}'{shown}")
     return numbers
 
 

@@ -8,20 +8,36 @@ library that runs the agent's code in a process of its own as the agent's user
 (``trusted/rgym_eval.py``); it is on the evaluator's ``PYTHONPATH``. Anything else is an
 ``evaluation_format_error``; a missing artefact is ``submission_not_found``. Neither gives a
 score.
+
+What the evaluator uploads is a copy of eval/ whose digest is checked against the one taken
+when the task was loaded (``_snapshot``): if eval/ changed since, nothing runs and
+``TaskChangedError`` ends the episode.
+
+An error may quote the evaluator's output only while validating. In the final evaluation
+(submit) the submission's code sees the hidden final inputs, and whatever it prints could
+carry them, so only the evaluator's own verdict is kept: for exit code 2 the reason that
+``rgym_eval.main`` writes to ``$RGYM_VERDICT`` (in the scratch directory, out of the
+submission's reach), never a line of output that merely looks like one; for any other
+failure, the exit code alone.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import anyio
 
+from researchgym.errors import TaskChangedError
+from researchgym.tasks._snapshot import Unfit, snapshot
+
 if TYPE_CHECKING:
-    from researchgym.sandboxes import Sandbox
+    from researchgym.sandboxes import ExecResult, Sandbox
     from researchgym.tasks.loader import Task
 
 __all__ = ["EvaluationMode", "EvaluationResult", "EvaluationStatus", "evaluate"]
@@ -39,7 +55,8 @@ TRUSTED_DIR = Path(__file__).parent / "trusted"
 """``rgym_eval`` and the submission's side of its protocol, uploaded with every evaluator."""
 
 INVALID_EXIT = 2
-"""The exit code of an evaluator that judged the submission invalid; its output says why."""
+"""The exit code of an evaluator that judged the submission invalid; ``$RGYM_VERDICT`` (and,
+while validating, its output) says why."""
 
 _OUTPUT_SHOWN = 2000
 """Characters of the evaluator's output quoted in an error."""
@@ -63,6 +80,7 @@ async def evaluate(
     """Evaluate the current artefact of ``task`` in ``sandbox``, in ``mode`` (``$RGYM_MODE``).
 
     Raises:
+        TaskChangedError: If the task's eval/ changed since it was loaded; nothing ran.
         SandboxError: If the sandbox itself fails (not the submission).
     """
     submission = str(sandbox.workdir / task.spec.submission.path)
@@ -73,12 +91,39 @@ async def evaluate(
         )
     scratch = str(sandbox.private_dir / f"eval-{uuid.uuid4().hex[:12]}")
     try:
-        await sandbox.upload(task.eval_dir, scratch)
+        await _upload_eval(task, sandbox, scratch)
         await sandbox.upload(TRUSTED_DIR, f"{scratch}/.rgym")
         return await _run_evaluator(task, sandbox, scratch, submission, mode)
     finally:
         with anyio.CancelScope(shield=True):
             await sandbox.remove(scratch)
+
+
+async def _upload_eval(task: Task, sandbox: Sandbox, scratch: str) -> None:
+    # The thread runs to its end even if cancelled; the copy it made must not be lost.
+    with anyio.CancelScope(shield=True):
+        copy = await anyio.to_thread.run_sync(_checked_copy, task)
+    try:
+        await sandbox.upload(copy / "eval", scratch)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(shutil.rmtree, copy)
+
+
+def _checked_copy(task: Task) -> Path:
+    """A new folder holding a copy of eval/ that has the digest taken at load."""
+    folder = Path(tempfile.mkdtemp(prefix="rgym-eval-"))
+    try:
+        if snapshot(task.eval_dir, folder / "eval") != task.eval_digest:
+            raise TaskChangedError(task.root)
+    except Unfit as e:
+        shutil.rmtree(folder)
+        where = e.path.relative_to(task.root) if e.path.is_relative_to(task.root) else e.path
+        raise TaskChangedError(task.root, detail=f"{where} {e.what}") from None
+    except BaseException:
+        shutil.rmtree(folder)
+        raise
+    return folder
 
 
 async def _run_evaluator(
@@ -89,6 +134,7 @@ async def _run_evaluator(
         "RGYM_WORKSPACE": str(sandbox.workdir),
         "RGYM_SUBMISSION": submission,
         "RGYM_RESULT": result_file,
+        "RGYM_VERDICT": f"{scratch}/verdict.txt",  # out of the submission's reach
         "RGYM_MODE": mode,
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONPATH": f"{scratch}/.rgym",
@@ -99,18 +145,29 @@ async def _run_evaluator(
     ran = await sandbox.run(spec.command, timeout=spec.timeout, cwd=scratch, env=env)
     if ran.timed_out:
         return _failure("evaluation_format_error", f"the evaluation took over {spec.timeout:g} s")
-    if ran.exit_code == INVALID_EXIT:
-        return _failure("evaluation_format_error", ran.output[-_OUTPUT_SHOWN:].strip())
     if ran.exit_code != 0:
-        return _failure(
-            "evaluation_format_error",
-            f"the evaluation failed (exit code {ran.exit_code}):\n{ran.output[-_OUTPUT_SHOWN:]}",
-        )
+        why = await _why(sandbox, ran, scratch, mode)
+        return _failure("evaluation_format_error", why)
     # The result lies in the private directory, which only trusted processes may read.
     read = await sandbox.run(["cat", "--", result_file], timeout=30, cwd=scratch)
     if read.exit_code != 0:
         return _failure("evaluation_format_error", "the evaluation wrote no result")
     return _parse_metrics(read.output.encode(), task.spec.metric.name)
+
+
+async def _why(sandbox: Sandbox, ran: ExecResult, scratch: str, mode: EvaluationMode) -> str:
+    """Why the evaluation failed: its output while validating, its verdict alone if not."""
+    failed = f"the evaluation failed (exit code {ran.exit_code})"
+    if mode == "validate":
+        if ran.exit_code == INVALID_EXIT:
+            return ran.output[-_OUTPUT_SHOWN:].strip()
+        return f"{failed}:\n{ran.output[-_OUTPUT_SHOWN:]}"
+    if ran.exit_code == INVALID_EXIT:
+        read = await sandbox.run(["cat", "--", "verdict.txt"], timeout=30, cwd=scratch)
+        reason = read.output.strip()[:_OUTPUT_SHOWN]
+        if read.exit_code == 0 and reason:
+            return f"invalid submission: {reason}"
+    return failed
 
 
 def _parse_metrics(raw: bytes, metric: str) -> EvaluationResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from researchgym.errors import TaskSpecError, UnknownComponentError
 from researchgym.sandboxes import SandboxSpec
+from researchgym.tasks._snapshot import Unfit, tree_digest, unfit_entries
 from researchgym.tasks.spec import Evaluation, TaskSpec
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ class Task:
     root: Path
     has_data: bool = False
     """Whether the task has a ``data/`` folder (looked at once, when loading)."""
+    eval_digest: str = field(kw_only=True)
+    """The SHA-256 of ``eval/`` when the task was loaded: every evaluation uploads a copy of
+    eval/ only if the copy has this digest (``evaluate`` raises ``TaskChangedError`` if not)."""
 
     @property
     def workspace_dir(self) -> Path:
@@ -105,9 +109,12 @@ def resolve_task(name: str) -> Task:
 def load_task(root: Path) -> Task:
     """Load the task in folder ``root``.
 
+    eval/ is hashed here, once: what each evaluation runs is checked against it.
+
     Raises:
         TaskSpecError: If task.yaml is missing, is not YAML, has a missing, unknown or
-            mistyped key, or a required folder is missing.
+            mistyped key, a required folder is missing, or eval/ holds something other than
+            files and folders (a symbolic link, a FIFO) or cannot be read.
     """
     spec_file = root / "task.yaml"
     data = read_spec_file(spec_file)
@@ -118,14 +125,18 @@ def load_task(root: Path) -> Task:
     problems = folder_errors(root, spec.evaluation)
     if problems:
         raise problems[0]
-    return Task(spec=spec, root=root, has_data=(root / "data").is_dir())
+    try:
+        digest = tree_digest(root / "eval")
+    except Unfit as e:
+        raise TaskSpecError(e.path, e.problem) from None
+    return Task(spec=spec, root=root, has_data=(root / "data").is_dir(), eval_digest=digest)
 
 
 def folder_errors(root: Path, evaluation: Evaluation | None) -> list[TaskSpecError]:
     """What is missing from the task folder ``root`` (empty if nothing).
 
-    Its ``workspace/`` and ``eval/``, and the scripts of eval/ that the ``evaluation``
-    command names.
+    Its ``workspace/`` and ``eval/``, the scripts of eval/ that the ``evaluation`` command
+    names, and what eval/ may not hold: anything but files and folders.
     """
     problems = [
         TaskSpecError(root / folder, f"the task has no {folder}/ folder; create it")
@@ -140,6 +151,8 @@ def folder_errors(root: Path, evaluation: Evaluation | None) -> list[TaskSpecErr
             for script in _scripts(evaluation.command)
             if not (root / "eval" / script).is_file()
         ]
+    if (root / "eval").is_dir():
+        problems += [TaskSpecError(e.path, e.problem) for e in unfit_entries(root / "eval")]
     return problems
 
 

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 import yaml
 
 from researchgym.errors import TaskSpecError, UnknownComponentError
-from researchgym.tasks import BUILTIN_DIR, builtin_task_ids, load_task, resolve_task
+from researchgym.tasks import (
+    BUILTIN_DIR,
+    Problem,
+    builtin_task_ids,
+    load_task,
+    resolve_task,
+    validate_task,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -204,4 +213,62 @@ def test_memory_size_is_checked(tmp_path: Path) -> None:
     with pytest.raises(
         TaskSpecError, match=r"key 'resources\.memory': Value error, 'big' is not a memory size"
     ):
+        load_task(root)
+
+
+def test_the_eval_digest_covers_paths_bytes_and_the_executable_bit(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t")
+    first = load_task(root).eval_digest
+    assert load_task(root).eval_digest == first  # the same folder, the same digest
+    script = root / "eval" / "evaluate.py"
+    seen = {first}
+    for change in (
+        lambda: script.write_text("print(1)"),
+        lambda: script.chmod(0o755),
+        lambda: (root / "eval" / "labels").mkdir(),
+        lambda: (root / "eval" / "labels" / "test.csv").write_text(""),
+        lambda: (root / "eval" / "labels" / "test.csv").rename(root / "eval" / "test.csv"),
+    ):
+        change()
+        digest = load_task(root).eval_digest
+        assert digest not in seen
+        seen.add(digest)
+    # bytecode is neither hashed nor copied
+    (root / "eval" / "__pycache__").mkdir()
+    (root / "eval" / "__pycache__" / "evaluate.cpython-311.pyc").write_bytes(b"stale")
+    assert load_task(root).eval_digest == digest
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+async def test_eval_holds_only_files_and_folders(tmp_path: Path, kind: str) -> None:
+    root = make_task(tmp_path / "t")
+    odd = root / "eval" / "labels.csv"
+    if kind == "link":
+        (tmp_path / "labels.csv").write_text("id,target\n")
+        odd.symlink_to(tmp_path / "labels.csv")
+        problem = (
+            "is a symbolic link; eval/ may hold only files and folders, since it is copied for"
+            " each evaluation: put the file itself there"
+        )
+    else:
+        os.mkfifo(odd)
+        problem = (
+            "is a FIFO, not a file or a folder; eval/ may hold only files and folders, since it"
+            " is copied for each evaluation"
+        )
+    with pytest.raises(TaskSpecError, match=expect(odd, None, problem)):
+        await anyio.to_thread.run_sync(load_task, root)
+    report = await validate_task(root, run=False)  # every problem, never an exception
+    assert report.problems == [Problem("error", "eval/labels.csv", problem)]
+
+
+def test_eval_itself_may_not_be_a_link(tmp_path: Path) -> None:
+    root = make_task(tmp_path / "t", folders=("workspace",))
+    make_task(tmp_path / "other")
+    (root / "eval").symlink_to(tmp_path / "other" / "eval")
+    problem = (
+        "is a symbolic link; eval/ may hold only files and folders, since it is copied for each"
+        " evaluation: put the file itself there"
+    )
+    with pytest.raises(TaskSpecError, match=expect(root / "eval", None, problem)):
         load_task(root)

@@ -283,9 +283,15 @@ async def test_the_imported_python_task_scores(tasks: dict[str, Task]) -> None:
         await box.write_file("strategy.py", b"def row_strategy(i):\n    return i % 2\n")
         assert (await evaluate(task, box)).score == 3.0
         await box.write_file("strategy.py", b"def row_strategy(i):\n    return 1 / 0\n")
-        broken = await evaluate(task, box)
+        broken = await evaluate(task, box, mode="validate")
         assert broken.status == "evaluation_format_error"
         assert broken.error is not None and "ZeroDivisionError" in broken.error
+        # MLGym's script runs the agent's code: the final evaluation quotes none of its output
+        broken = await evaluate(task, box)
+        assert (broken.status, broken.error) == (
+            "evaluation_format_error",
+            "invalid submission: MLGym's evaluation script failed (exit code 1)",
+        )
 
 
 def test_a_sample_submission_names_the_label_columns(tmp_path: Path) -> None:

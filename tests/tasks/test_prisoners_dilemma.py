@@ -133,21 +133,24 @@ async def test_evaluation_is_deterministic(sandbox: LocalSandbox) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("body", "mode", "reason"),
     [
-        ("    return 2", "row_strategy returned 2; it must be 0 or 1"),
-        ("    return 1.0", "row_strategy returned 1.0; it must be 0 or 1"),
-        ("    return True", "row_strategy returned True; it must be 0 or 1"),
-        ("    return '0'", "row_strategy returned '0'; it must be 0 or 1"),
-        ("    return [0]", "row_strategy returned [0]; it must be 0 or 1"),
-        ("    return 0 if len(history) < 5 else None", "row_strategy returned None; it must"),
+        ("    return 2", "submit", "row_strategy returned 2; it must be 0 or 1"),
+        ("    return 1.0", "submit", "row_strategy returned 1.0; it must be 0 or 1"),
+        ("    return True", "submit", "row_strategy returned True; it must be 0 or 1"),
+        ("    return '0'", "validate", "row_strategy returned '0'; it must be 0 or 1"),
+        # the final evaluation quotes no text of the answer: it could be the hidden history
+        ("    return '0'", "submit", "row_strategy returned a str of 1 character; it must be"),
+        ("    return [0]", "validate", "row_strategy returned [0]; it must be 0 or 1"),
+        ("    return [0]", "submit", "row_strategy returned a list of 1 item; it must be 0 or 1"),
+        ("    return 0 if len(history) < 5 else None", "submit", "row_strategy returned None;"),
     ],
 )
 async def test_invalid_move_is_a_format_error(
-    sandbox: LocalSandbox, body: str, reason: str
+    sandbox: LocalSandbox, body: str, mode: EvaluationMode, reason: str
 ) -> None:
     await sandbox.write_file("strategy.py", f"def row_strategy(history):\n{body}\n".encode())
-    result = await evaluate(TASK, sandbox)
+    result = await evaluate(TASK, sandbox, mode=mode)
     assert result.status == "evaluation_format_error"
     assert result.error is not None
     assert re.match(rf"invalid submission: {re.escape(reason)}", result.error)

@@ -60,21 +60,49 @@ async def test_calls_and_batches_reach_the_submission(any_sandbox: Sandbox, tmp_
     assert result.metrics == {"Score": 42.0, "Batch": 10.0}
 
 
+UNQUOTED = " (the final evaluation does not quote its message)"
+
+
 @pytest.mark.parametrize(
-    ("submission", "reason"),
+    ("submission", "validated", "submitted"),
     [
-        ("def other(): pass", "add() failed: it defines no function add"),
-        ("def add(a, b): raise ValueError('nope')", "add() failed: ValueError: nope"),
-        ("def add(a, b): return {1, 2}", "add() failed: TypeError: set is not a JSON value"),
-        ("def add(a, b): return float('nan')", "add() failed: ValueError: Out of range float"),
-        ("import os\ndef add(a, b): os._exit(0)", "answer.py exited (code 0) during add()"),
-        ("import time\ndef add(a, b): time.sleep(30)", "add() took over 1 s"),
-        ("import no_such_module", "loading answer.py failed: the module does not load: "),
-        ("def add(a, b):\n  return a +", "loading answer.py failed: the module does not load: "),
+        ("def other(): pass", "add() failed: it defines no function add", None),
+        (
+            "def add(a, b): raise ValueError('nope')",
+            "add() failed: ValueError: nope",
+            "add() failed: ValueError" + UNQUOTED,
+        ),
+        (
+            "def add(a, b): return {1, 2}",
+            "add() failed: TypeError: set is not a JSON value",
+            "add() failed: TypeError" + UNQUOTED,
+        ),
+        (
+            "def add(a, b): return float('nan')",
+            "add() failed: ValueError: Out of range float",
+            "add() failed: ValueError" + UNQUOTED,
+        ),
+        ("import os\ndef add(a, b): os._exit(0)", "answer.py exited (code 0) during add()", None),
+        ("import time\ndef add(a, b): time.sleep(30)", "add() took over 1 s", None),
+        (
+            "import no_such_module",
+            "loading answer.py failed: the module does not load: ModuleNotFoundError: No module",
+            "loading answer.py failed: the module does not load: ModuleNotFoundError" + UNQUOTED,
+        ),
+        (
+            "def add(a, b):\n  return a +",
+            "loading answer.py failed: the module does not load: SyntaxError: invalid syntax",
+            "loading answer.py failed: the module does not load: SyntaxError" + UNQUOTED,
+        ),
+        (
+            "class Secret(Exception): pass\ndef add(a, b): raise Secret('hidden')",
+            "add() failed: Secret: hidden",
+            "add() failed: an exception" + UNQUOTED,  # the name is the submission's own
+        ),
     ],
 )
 async def test_a_failing_submission_is_invalid_and_says_why(
-    any_sandbox: Sandbox, tmp_path: Path, submission: str, reason: str
+    any_sandbox: Sandbox, tmp_path: Path, submission: str, validated: str, submitted: str | None
 ) -> None:
     task = await program_task(
         tmp_path / "t",
@@ -82,10 +110,75 @@ async def test_a_failing_submission_is_invalid_and_says_why(
         "        return {'Score': player.call('add', 1, 2, timeout=1)}",
     )
     await any_sandbox.write_file("answer.py", submission.encode())
-    result = await evaluate(task, any_sandbox)
+    result = await evaluate(task, any_sandbox, mode="validate")
     assert result.status == "evaluation_format_error"
     assert result.error is not None
-    assert result.error.startswith(f"invalid submission: {reason}")
+    assert result.error.startswith(f"invalid submission: {validated}")
+    result = await evaluate(task, any_sandbox, mode="submit")
+    assert (result.status, result.error) == (
+        "evaluation_format_error",
+        f"invalid submission: {submitted or validated}",
+    )
+
+
+SECRETS = {"validate": "seen-while-validating", "submit": "the-final-secret"}
+
+TELL = """
+import os, sys
+def guess(secret):
+    print(secret)
+    print(secret, file=sys.stderr)
+    print('invalid submission: ' + secret, file=sys.stderr)
+{ending}
+"""
+"""A submission that prints the hidden input it is given, then ends as ``ending`` says."""
+
+ENDINGS = {
+    "raises": ("    raise ValueError(secret)", "guess() failed: ValueError" + UNQUOTED),
+    "answers": (
+        "    return secret",
+        "guess() returned a str of 16 characters; it must be a number",
+    ),
+    "exits": ("    os._exit(3)", "answer.py exited (code 3) during guess()"),
+    "names its exception": (
+        "    raise type(secret, (Exception,), {})()",
+        "guess() failed: an exception" + UNQUOTED,
+    ),
+    "forges an answer": (
+        # the protocol's descriptor is among its own: an error message of its own making
+        "    line = '{\"error\": \"ValueError: ' + secret + '\"}\\n'\n"
+        "    for fd in range(3, 20):\n"
+        "        try:\n"
+        "            os.write(fd, line.encode())\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    os._exit(0)",
+        "guess() failed: ValueError" + UNQUOTED,
+    ),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+async def test_the_final_evaluation_quotes_nothing_the_submission_says(
+    any_sandbox: Sandbox, tmp_path: Path, ending: str
+) -> None:
+    task = await program_task(
+        tmp_path / "t",
+        f"    secret = {SECRETS}[rgym_eval.mode()]\n"
+        "    with rgym_eval.Player() as player:\n"
+        "        answer = player.call('guess', secret)\n"
+        "    shown = rgym_eval.shown(answer)\n"
+        "    raise rgym_eval.Invalid(f'guess() returned {shown}; it must be a number')",
+    )
+    code, reason = ENDINGS[ending]
+    await any_sandbox.write_file("answer.py", TELL.format(ending=code).encode())
+    validated = await evaluate(task, any_sandbox, mode="validate")
+    assert validated.error is not None and SECRETS["validate"] in validated.error
+    submitted = await evaluate(task, any_sandbox, mode="submit")
+    assert (submitted.status, submitted.error) == (
+        "evaluation_format_error",
+        f"invalid submission: {reason}",
+    )
 
 
 async def test_the_submission_runs_as_the_agent_and_cannot_read_the_evaluator(

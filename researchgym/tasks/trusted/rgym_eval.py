@@ -17,14 +17,23 @@ The result is written with ``write_result``. Environment (set by researchgym)::
     RGYM_WORKSPACE   the agent's workspace
     RGYM_SUBMISSION  the artefact's path
     RGYM_RESULT      where the JSON result goes
+    RGYM_VERDICT     where ``main`` writes why the submission is invalid
     RGYM_MODE        validate or submit (see ``mode``)
     RGYM_AGENT_USER  the user the agent's code runs as (unset: the evaluator's own user)
+
+In the final evaluation (``mode() == "submit"``) the submission's code is shown the hidden
+final inputs, so nothing it says may reach a message: not its output, not its exception
+messages, not the text of its answers (an evaluator quotes an answer only through
+``shown``). While validating they help the agent debug, and are quoted. Of a final
+evaluation's output researchgym keeps nothing: only the reason that ``main`` writes to
+``$RGYM_VERDICT``.
 
 Standard library only: the evaluator runs on whatever Python the sandbox has.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import csv
 import ctypes
@@ -62,6 +71,7 @@ __all__ = [
     "read_predictions",
     "read_split_labels",
     "read_submission",
+    "shown",
     "submission",
     "workspace",
     "write_result",
@@ -73,8 +83,17 @@ _MAX_LINE = 64 * 1024 * 1024
 _MAX_FILE = 64 * 1024 * 1024
 """Bytes a file submission may take."""
 _STDERR_KEPT = 2000
-"""Characters of the submission's own output quoted when it fails."""
+"""Characters of the submission's own output quoted when it fails while validating."""
 _PR_SET_PDEATHSIG = 1
+_SHOWN = 60
+"""Characters of an answer quoted in a message."""
+_LOADING = "the module does not load: "
+_BUILTIN_ERRORS = frozenset(
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+)
+"""Exception names the final evaluation may repeat: any other name is the submission's own."""
 
 
 class Invalid(Exception):
@@ -117,15 +136,37 @@ def write_result(metrics: dict[str, float]) -> None:
 def main(evaluate: Callable[[], dict[str, float]]) -> NoReturn:
     """Run ``evaluate``, write its metrics, and exit: 0 if scored, 2 with the reason if not.
 
-    researchgym reads exit code 2 as the verdict "invalid submission", and its output as the
-    reason shown to the agent.
+    researchgym reads exit code 2 as the verdict "invalid submission", and the reason (printed,
+    and written to ``$RGYM_VERDICT``) as what is shown to the agent.
     """
     try:
         write_result(evaluate())
     except Invalid as e:
         print(f"invalid submission: {e}", file=sys.stderr)
+        if os.environ.get("RGYM_VERDICT"):
+            Path(os.environ["RGYM_VERDICT"]).write_text(str(e))
         sys.exit(2)
     sys.exit(0)
+
+
+def shown(value: Any) -> str:
+    """An answer of the submission's code, for a message: its ``repr``, cut short.
+
+    In the final evaluation an answer may carry what the code was shown there (the hidden
+    inputs), so a number, a bool or None is shown as itself, and anything else by its type
+    and size alone: "a str of 3 characters", "a list of 6 items".
+    """
+    if mode() != "validate" and not (value is None or isinstance(value, bool | int | float)):
+        size = len(value) if isinstance(value, str | list | dict) else None
+        unit = "character" if isinstance(value, str) else "item"
+        return f"a {type(value).__name__}" + (
+            "" if size is None else f" of {size} {unit}" + ("s" if size != 1 else "")
+        )
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts
+        return "an int of thousands of digits"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
 def _as_agent() -> dict[str, Any]:
@@ -152,8 +193,15 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+_NOT_REGULAR, _TOO_LARGE, _OS_ERROR = 3, 4, 5
+"""How the reader of ``read_submission`` exits when it reads nothing."""
+
+
 def read_submission(path: Path | None = None, *, limit: int = _MAX_FILE) -> bytes:
     """Read a file submission with the agent's permissions.
+
+    The reader runs as the agent, and what it says is not quoted: it reports only a code (and
+    an errno), from which this builds the message.
 
     Raises:
         Invalid: If the agent could not read it, it is not a regular file, or it is too big.
@@ -162,36 +210,56 @@ def read_submission(path: Path | None = None, *, limit: int = _MAX_FILE) -> byte
     reader = (
         "import os, stat, sys\n"
         "p, limit = sys.argv[1], int(sys.argv[2])\n"
-        "fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)\n"  # a pipe must not block it
+        "try:\n"
+        "    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)\n"  # a pipe must not block it
+        "except OSError as e:\n"
+        f"    print(e.errno, file=sys.stderr); sys.exit({_OS_ERROR})\n"
         "info = os.fstat(fd)\n"
-        "if not stat.S_ISREG(info.st_mode): sys.exit(f'{p} is not a regular file')\n"
-        "if info.st_size > limit: sys.exit(f'{p} is larger than {limit} bytes')\n"
+        f"if not stat.S_ISREG(info.st_mode): sys.exit({_NOT_REGULAR})\n"
+        f"if info.st_size > limit: sys.exit({_TOO_LARGE})\n"
         "sys.stdout.buffer.write(os.fdopen(fd, 'rb').read(limit + 1))\n"
     )
     kwargs = _as_agent()
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", reader, str(path), str(limit)],
-        capture_output=True,
-        timeout=60,
-        check=False,
-        cwd=str(workspace()),
-        **kwargs,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", reader, str(path), str(limit)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            cwd=str(workspace()),
+            **kwargs,
+        )
+    except subprocess.TimeoutExpired:
+        raise Invalid(f"reading {path.name} took over 60 s") from None
     if done.returncode != 0:
-        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
-        raise Invalid(f"cannot read {path.name}: {' '.join(last) or 'it is not readable'}")
+        raise Invalid(f"cannot read {path.name}: {_unread(done, path, limit)}")
     if len(done.stdout) > limit:
         raise Invalid(f"{path.name} is larger than {limit} bytes")
     output: bytes = done.stdout
     return output
 
 
+def _unread(done: subprocess.CompletedProcess[bytes], path: Path, limit: int) -> str:
+    """Why the reader read nothing, from its exit code and the errno it printed."""
+    if done.returncode == _NOT_REGULAR:
+        return f"{path} is not a regular file"
+    if done.returncode == _TOO_LARGE:
+        return f"{path} is larger than {limit} bytes"
+    number = done.stderr.strip()
+    if done.returncode == _OS_ERROR and number.isdigit() and len(number) <= 4:
+        error = OSError(int(number), os.strerror(int(number)), str(path))  # its subclass
+        return f"{type(error).__name__}: {error}"
+    return "it is not readable"
+
+
 class Player:
     """The submission's code in a process of its own, as the agent's user.
 
     ``call(function, *args)`` calls a function of the submission's module and returns its
-    JSON result. The submission's own output goes to a capped log (shown when it fails),
-    never into the protocol. Use as a context manager: the process is killed on exit.
+    JSON result. The submission's own output goes to a capped log, never into the protocol.
+    When the submission fails, the reason quotes that output and its exception's message
+    while validating; in the final evaluation it gives only a builtin exception's name.
+    Use as a context manager: the process is killed on exit.
     """
 
     def __init__(self, path: Path | None = None, *, start_timeout: float = 60.0) -> None:
@@ -218,7 +286,7 @@ class Player:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._process.stdout, selectors.EVENT_READ)
         threading.Thread(target=self._drain, args=(self._process.stderr,), daemon=True).start()
-        self._answer(start_timeout, f"loading {self._name}")
+        self._answer(start_timeout, f"loading {self._name}", None)
 
     def call(self, function: str, *args: Any, timeout: float = 10.0) -> Any:
         """Call ``function(*args)`` in the submission and return its result.
@@ -227,7 +295,7 @@ class Player:
             Invalid: If the function is missing, raises, answers other than JSON, or takes
                 over ``timeout`` seconds.
         """
-        return self._exchange({"call": function, "args": args}, timeout, f"{function}()")
+        return self._exchange({"call": function, "args": args}, timeout, function)
 
     def map(self, function: str, batch: list[list[Any]], *, timeout: float = 10.0) -> list[Any]:
         """Call ``function(*args)`` for each ``args`` of ``batch``, in one exchange.
@@ -235,21 +303,21 @@ class Player:
         Raises:
             Invalid: As for ``call``, for any of the calls; ``timeout`` covers them all.
         """
-        answer = self._exchange({"call": function, "batch": batch}, timeout, f"{function}()")
+        answer = self._exchange({"call": function, "batch": batch}, timeout, function)
         if not isinstance(answer, list) or len(answer) != len(batch):
             self._fail(f"{function}() gave an answer that is not one")
         return answer
 
-    def _exchange(self, request: dict[str, Any], timeout: float, what: str) -> Any:
+    def _exchange(self, request: dict[str, Any], timeout: float, function: str) -> Any:
         assert self._process.stdin
         try:
             self._process.stdin.write(json.dumps(request).encode() + b"\n")
             self._process.stdin.flush()
         except (BrokenPipeError, ConnectionResetError):
-            self._fail(f"{self._name} exited before {what}")
-        return self._answer(timeout, what)
+            self._fail(f"{self._name} exited before {function}()")
+        return self._answer(timeout, f"{function}()", function)
 
-    def _answer(self, timeout: float, what: str) -> Any:
+    def _answer(self, timeout: float, what: str, function: str | None) -> Any:
         line = self._read_line(timeout, what)
         try:
             message = json.loads(line)
@@ -258,7 +326,7 @@ class Player:
         if not isinstance(message, dict) or not ({"ok", "error"} & message.keys()):
             self._fail(f"{what} gave an answer that is not one")
         if "error" in message:
-            self._fail(f"{what} failed: {message['error']}")
+            self._fail(f"{what} failed: {_said(message['error'], function)}")
         return message["ok"]
 
     def _read_line(self, timeout: float, what: str) -> bytes:
@@ -280,6 +348,8 @@ class Player:
 
     def _fail(self, reason: str) -> NoReturn:
         self.close()
+        if mode() != "validate":  # its output may carry the hidden inputs
+            raise Invalid(reason)
         time.sleep(0.05)  # the last words on stderr
         said = "".join(self._stderr).strip()[-_STDERR_KEPT:]
         raise Invalid(f"{reason}" + (f"\nits output ended with:\n{said}" if said else ""))
@@ -304,6 +374,22 @@ class Player:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _said(error: object, function: str | None) -> str:
+    """What the submission's process says went wrong, for the reason it failed.
+
+    All of it while validating. In the final evaluation that process is the submission's
+    and may say anything, so only what the evaluator can check is kept: the function it
+    lacks, or the name of a builtin exception; never a message.
+    """
+    text = str(error)
+    if mode() == "validate" or (function and text == f"it defines no function {function}"):
+        return text
+    loading = _LOADING if function is None and text.startswith(_LOADING) else ""
+    name = text.removeprefix(loading).split(":", 1)[0]
+    kind = name if name in _BUILTIN_ERRORS else "an exception"
+    return f"{loading}{kind} (the final evaluation does not quote its message)"
 
 
 # Prediction files: a CSV of id,prediction for every id of data/test.csv, scored against

@@ -63,9 +63,11 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def evaluate_body(sandbox: LocalSandbox, body: str) -> EvaluationResult:
+async def evaluate_body(
+    sandbox: LocalSandbox, body: str, mode: EvaluationMode = "submit"
+) -> EvaluationResult:
     await sandbox.write_file("strategy.py", f"def row_strategy(history):\n{body}\n".encode())
-    return await evaluate(TASK, sandbox)
+    return await evaluate(TASK, sandbox, mode=mode)
 
 
 async def score_of(sandbox: LocalSandbox, body: str) -> float:
@@ -133,20 +135,23 @@ async def test_insisting_on_the_other_move_scores_less(sandbox: LocalSandbox) ->
 
 
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("body", "mode", "reason"),
     [
-        ("    return 2", "row_strategy returned 2; it must be 0 or 1"),
-        ("    return 1.0", "row_strategy returned 1.0; it must be 0 or 1"),
-        ("    return True", "row_strategy returned True; it must be 0 or 1"),
-        ("    return '0'", "row_strategy returned '0'; it must be 0 or 1"),
-        ("    return [0]", "row_strategy returned [0]; it must be 0 or 1"),
-        ("    return 0 if len(history) < 5 else None", "row_strategy returned None; it must"),
+        ("    return 2", "submit", "row_strategy returned 2; it must be 0 or 1"),
+        ("    return 1.0", "submit", "row_strategy returned 1.0; it must be 0 or 1"),
+        ("    return True", "submit", "row_strategy returned True; it must be 0 or 1"),
+        ("    return '0'", "validate", "row_strategy returned '0'; it must be 0 or 1"),
+        # the final evaluation quotes no text of the answer: it could be the hidden history
+        ("    return '0'", "submit", "row_strategy returned a str of 1 character; it must be"),
+        ("    return [0]", "validate", "row_strategy returned [0]; it must be 0 or 1"),
+        ("    return [0]", "submit", "row_strategy returned a list of 1 item; it must be 0 or 1"),
+        ("    return 0 if len(history) < 5 else None", "submit", "row_strategy returned None;"),
     ],
 )
 async def test_an_invalid_move_is_a_format_error(
-    sandbox: LocalSandbox, body: str, reason: str
+    sandbox: LocalSandbox, body: str, mode: EvaluationMode, reason: str
 ) -> None:
-    result = await evaluate_body(sandbox, body)
+    result = await evaluate_body(sandbox, body, mode)
     assert result.status == "evaluation_format_error"
     assert result.error is not None
     assert re.match(rf"invalid submission: {re.escape(reason)}", result.error)

@@ -146,6 +146,7 @@ def returning(expression: str) -> str:
 
 
 SIZE = len(VOCAB)
+UNQUOTED = " (the final evaluation does not quote its message)"
 BROKEN = [
     (
         returning("[1 / (SIZE - 1)] * (SIZE - 1)"),
@@ -155,34 +156,28 @@ BROKEN = [
     (returning("{c: 1 / SIZE for c in 'abc'}"), 'predict("") returned dict; it must return a list'),
     (returning("'abc'"), 'predict("") returned str; it must return a list'),
     (
-        returning("['0.1'] * SIZE"),
-        'predict("") returned "0.1"; every entry must be a probability: a finite number'
-        " from 0 to 1",
+        returning("['0.1'] * SIZE"),  # a string is not quoted: it could be the hidden text
+        'predict("") returned a str of 3 characters; every entry must be a probability: a'
+        " finite number from 0 to 1",
     ),
-    (returning("[True] + [0] * (SIZE - 1)"), 'predict("") returned true; every entry must be'),
+    (returning("[True] + [0] * (SIZE - 1)"), 'predict("") returned True; every entry must be'),
     (returning("[-0.5, 1.5] + [0] * (SIZE - 2)"), 'predict("") returned -0.5; every entry must'),
     (
         returning("[2 / SIZE] * SIZE"),
         'predict("") returned probabilities that sum to 2; they must sum to 1 within 0.001',
     ),
-    (
-        returning("[float('nan')] * SIZE"),
-        "predict() failed: ValueError: Out of range float values are not JSON compliant",
-    ),
+    (returning("[float('nan')] * SIZE"), "predict() failed: ValueError" + UNQUOTED),
     (
         returning("[1.0 if c == 'x' else 0.0 for c in json.load(open('data/vocab.json'))]"),
         # the final evaluation's text is not quoted, not even its first character
         'predict("") gave probability 0 to the character that came next: that is infinitely'
         " many bits; give every character some probability",
     ),
-    (
-        returning("1 / 0"),
-        "predict() failed: ZeroDivisionError: division by zero",
-    ),
+    (returning("1 / 0"), "predict() failed: ZeroDivisionError" + UNQUOTED),
     ("def guess(context):\n    return []\n", "predict() failed: it defines no function predict"),
     (
         "def predict(context)\n",
-        "loading model.py failed: the module does not load: SyntaxError",
+        "loading model.py failed: the module does not load: SyntaxError" + UNQUOTED,
     ),
 ]
 
@@ -195,6 +190,64 @@ async def test_malformed_model_is_a_format_error(
     result = await evaluate_model(sandbox, source)
     assert result.status == "evaluation_format_error"
     assert result.error is not None and result.error.startswith(f"invalid submission: {reason}")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (returning("['0.1'] * SIZE"), "predict(\"\") returned '0.1'; every entry must be"),
+        (returning("1 / 0"), "predict() failed: ZeroDivisionError: division by zero"),
+    ],
+)
+async def test_validating_quotes_what_the_model_said(
+    sandbox: LocalSandbox, source: str, reason: str
+) -> None:
+    result = await evaluate_model(sandbox, source, "validate")
+    assert result.error is not None and result.error.startswith(f"invalid submission: {reason}")
+
+
+LEAKER = (
+    UNIFORM
+    + """
+import os, sys
+def predict(context, uniform=predict):
+    print(context)
+    print(context, file=sys.stderr)
+    if len(context) == 60:
+{ending}
+    return uniform(context)
+"""
+)
+"""A model that prints every context it is given, and at 60 characters ends as ``ending``."""
+
+LEAKS = {
+    "raises": "        raise ValueError(context)",
+    "names its exception": "        raise type(context, (Exception,), {})()",
+    "answers with the text": "        return [context] * SIZE",
+    "answers with a mapping": "        return {context: 1.0}",
+    "exits": "        os._exit(1)",
+}
+
+
+def shares_text(error: str, text: str, width: int = 16) -> bool:
+    """Whether ``error`` holds any ``width`` characters in a row of ``text``."""
+    windows = {text[i : i + width] for i in range(len(text) - width + 1)}
+    return any(error[i : i + width] in windows for i in range(len(error) - width + 1))
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("ending", LEAKS)
+async def test_what_the_model_prints_or_says_of_the_final_text_is_never_shown(
+    sandbox: LocalSandbox, ending: str
+) -> None:
+    source = LEAKER.format(ending=LEAKS[ending])
+    validated = await evaluate_model(sandbox, source, "validate")
+    assert validated.status == "evaluation_format_error" and validated.error is not None
+    assert shares_text(validated.error, "".join(HIDDEN["validate"]))  # its to debug with
+    submitted = await evaluate_model(sandbox, source, "submit")
+    assert submitted.status == "evaluation_format_error" and submitted.error is not None
+    assert not shares_text(submitted.error, "".join(HIDDEN["submit"])), submitted.error
 
 
 ONLY_X_AFTER_40 = UNIFORM + (

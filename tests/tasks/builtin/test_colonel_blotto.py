@@ -70,9 +70,11 @@ async def sandbox() -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def evaluate_body(sandbox: LocalSandbox, body: str) -> EvaluationResult:
+async def evaluate_body(
+    sandbox: LocalSandbox, body: str, mode: EvaluationMode = "submit"
+) -> EvaluationResult:
     await sandbox.write_file("strategy.py", f"def row_strategy(history):\n{body}\n".encode())
-    return await evaluate(TASK, sandbox)
+    return await evaluate(TASK, sandbox, mode=mode)
 
 
 async def score_of(sandbox: LocalSandbox, body: str) -> float:
@@ -141,28 +143,56 @@ async def test_putting_everything_on_one_battlefield_loses(sandbox: LocalSandbox
 
 
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("body", "validated", "submitted"),
     [
-        ("    return 20", "row_strategy returned 20; it must be a list of 6 ints"),
-        ("    return [24] * 5", "row_strategy returned [24, 24, 24, 24, 24]; it must be a list"),
-        ("    return {'a': 1}", "row_strategy returned {'a': 1}; it must be a list of 6 ints"),
-        ("    return [20.0] * 6", "row_strategy returned [20.0, 20.0, 20.0, 20.0, 20.0, 20.0];"),
-        ("    return [True] * 6", "row_strategy returned [True, True, True, True, True, True];"),
-        ("    return [21] * 6", "row_strategy returned [21, 21, 21, 21, 21, 21], which sums"),
+        ("    return 20", "row_strategy returned 20; it must be a list of 6 ints", None),
+        # the final evaluation quotes no text of the answer: it could be the hidden history
+        (
+            "    return [24] * 5",
+            "row_strategy returned [24, 24, 24, 24, 24]; it must be a list",
+            "row_strategy returned a list of 5 items; it must be a list",
+        ),
+        (
+            "    return {'a': 1}",
+            "row_strategy returned {'a': 1}; it must be a list of 6 ints",
+            "row_strategy returned a dict of 1 item; it must be a list of 6 ints",
+        ),
+        (
+            "    return [20.0] * 6",
+            "row_strategy returned [20.0, 20.0, 20.0, 20.0, 20.0, 20.0];",
+            "row_strategy returned a list of 6 items; each entry must be an int >= 0",
+        ),
+        (
+            "    return [True] * 6",
+            "row_strategy returned [True, True, True, True, True, True];",
+            "row_strategy returned a list of 6 items; each entry",
+        ),
+        (
+            "    return [21] * 6",
+            "row_strategy returned [21, 21, 21, 21, 21, 21], which sums",
+            "row_strategy returned a list of 6 items, which sums to 126; it must sum to 120",
+        ),
         (
             "    return [-10, 30, 25, 25, 25, 25]",
             "row_strategy returned [-10, 30, 25, 25, 25, 25];",
+            "row_strategy returned a list of 6 items; each entry",
         ),
-        ("    return ['20'] * 6", "row_strategy returned ['20', '20', '20', '20', '20', '20'];"),
+        (
+            "    return ['20'] * 6",
+            "row_strategy returned ['20', '20', '20', '20', '20', '20'];",
+            "row_strategy returned a list of 6 items; each entry",
+        ),
     ],
 )
 async def test_an_invalid_allocation_is_a_format_error(
-    sandbox: LocalSandbox, body: str, reason: str
+    sandbox: LocalSandbox, body: str, validated: str, submitted: str | None
 ) -> None:
-    result = await evaluate_body(sandbox, body)
-    assert result.status == "evaluation_format_error"
-    assert result.error is not None
-    assert re.match(rf"invalid submission: {re.escape(reason)}", result.error)
+    reasons: dict[EvaluationMode, str] = {"validate": validated, "submit": submitted or validated}
+    for mode, reason in reasons.items():
+        result = await evaluate_body(sandbox, body, mode)
+        assert result.status == "evaluation_format_error"
+        assert result.error is not None
+        assert re.match(rf"invalid submission: {re.escape(reason)}", result.error)
 
 
 async def test_the_reasons_say_what_to_fix(sandbox: LocalSandbox) -> None:

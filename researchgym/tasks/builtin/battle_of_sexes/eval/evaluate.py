@@ -41,7 +41,8 @@ def column_strategy(history, rng):
 def check(row):
     """Raise Invalid unless ``row`` is a move: the int 0 or 1."""
     if not isinstance(row, int) or isinstance(row, bool) or row not in (0, 1):
-        raise rgym_eval.Invalid(f"row_strategy returned {row!r}; it must be 0 or 1")
+        shown = rgym_eval.shown(row)  # only its type, in the final evaluation
+        raise rgym_eval.Invalid(f"row_strategy returned {shown}; it must be 0 or 1")
 
 
 def evaluate():

@@ -5,7 +5,8 @@ Each mode has a hidden text of its own, from the same generator (see ../SOURCE.m
 validate.txt for the validate command, which an agent may run many times, and submit.txt
 for the final evaluation, so that a model that records the text it is shown while
 validating has nothing to replay at the end. Messages about a failure in submit mode
-quote none of submit.txt: they give the context's length, not its characters.
+quote none of submit.txt: they give the context's length, not its characters, and of what
+the model answered only numbers (rgym_eval.shown), since its answers may carry the text.
 
 The model runs in a process of its own as the agent (rgym_eval.Player). Each line of the
 text is a document, predicted from its start: at step i, one batch asks predict for the
@@ -37,7 +38,7 @@ def check(probs, vocab_size, where):
     for p in probs:
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1 + TOLERANCE:
             raise rgym_eval.Invalid(
-                f"predict({where}) returned {json.dumps(p)[:40]}; every entry must be a"
+                f"predict({where}) returned {rgym_eval.shown(p)}; every entry must be a"
                 " probability: a finite number from 0 to 1"
             )
         total += p

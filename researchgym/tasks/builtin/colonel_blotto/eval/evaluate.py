@@ -65,18 +65,19 @@ def uniform_split(rng):
 
 def check(allocation):
     """Raise Invalid unless ``allocation`` is a valid one."""
+    shown = rgym_eval.shown(allocation)  # only its type and size, in the final evaluation
     if not isinstance(allocation, list) or len(allocation) != BATTLEFIELDS:
         raise rgym_eval.Invalid(
-            f"row_strategy returned {allocation!r}; it must be a list of {BATTLEFIELDS} ints"
+            f"row_strategy returned {shown}; it must be a list of {BATTLEFIELDS} ints"
         )
     for soldiers in allocation:
         if not isinstance(soldiers, int) or isinstance(soldiers, bool) or soldiers < 0:
             raise rgym_eval.Invalid(
-                f"row_strategy returned {allocation!r}; each entry must be an int >= 0"
+                f"row_strategy returned {shown}; each entry must be an int >= 0"
             )
     if sum(allocation) != SOLDIERS:
         raise rgym_eval.Invalid(
-            f"row_strategy returned {allocation!r}, which sums to {sum(allocation)}; "
+            f"row_strategy returned {shown}, which sums to {sum(allocation)}; "
             f"it must sum to {SOLDIERS}"
         )
 
