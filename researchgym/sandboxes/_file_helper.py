@@ -31,7 +31,10 @@ import json
 import os
 import stat
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # not imported when it runs: every millisecond of start-up is the agent's
+    from typing import Any
 
 _MAX_STEPS = 40
 """Links followed (and files found made meanwhile) on the way to one path, at most."""

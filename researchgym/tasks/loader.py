@@ -71,6 +71,7 @@ class Task:
             cpus=resources.cpus,
             memory=resources.memory,
             gpus=resources.gpus,
+            disk=resources.disk,
             network=resources.network,
             data=self.data_dir if self.has_data else None,
         )

@@ -1,17 +1,19 @@
 """rgym_eval, the trusted side of an evaluation: the agent's code in a process of its own.
 
 Every test runs on every backend (tests/sandboxes/backends.py). Docker runs the agent's code
-as ``agent`` and the evaluator as root; a local sandbox runs both as the current user and
-isolates nothing, which the tests show where it matters.
+as ``agent`` and the evaluator as root; an isolated local sandbox under root runs it as
+``nobody``; elsewhere a local sandbox runs both as the current user, which the tests show
+where it matters (``Sandbox.agent_user`` is None).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 
-from researchgym.sandboxes import DockerSandbox, Sandbox
+from researchgym.sandboxes import LocalSandbox, Sandbox
 from researchgym.tasks import Task, evaluate
 from tests.sandboxes.backends import any_sandbox, parametrize_backends
 from tests.tasks.test_evaluator import load
@@ -181,6 +183,15 @@ async def test_the_final_evaluation_quotes_nothing_the_submission_says(
     )
 
 
+async def running(sandbox: Sandbox, pattern: str) -> str:
+    """The processes matching ``pattern``: the host's for a local sandbox, whose trusted
+    programs run in PID namespaces of their own."""
+    if isinstance(sandbox, LocalSandbox):
+        found = await anyio.run_process(["pgrep", "-f", pattern], check=False)
+        return found.stdout.decode()
+    return (await sandbox.run(["pgrep", "-f", pattern], timeout=10)).output
+
+
 async def test_the_submission_runs_as_the_agent_and_cannot_read_the_evaluator(
     any_sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -202,9 +213,9 @@ async def test_the_submission_runs_as_the_agent_and_cannot_read_the_evaluator(
     result = await evaluate(task, any_sandbox)
     shell_uid = int((await any_sandbox.exec("id -u", timeout=10)).output)
     assert result.metrics["Score"] == shell_uid  # the agent's user, not the evaluator's
-    if isinstance(any_sandbox, DockerSandbox):
+    if any_sandbox.agent_user is not None:
         assert result.metrics["Peeked"] == -1
-    else:  # a local sandbox isolates nothing
+    else:  # the agent and the evaluator share a user: the evaluator's files are readable
         assert result.metrics["Peeked"] > 0
 
 
@@ -223,8 +234,7 @@ async def test_the_evaluators_time_limit_kills_the_submission(
         "evaluation_format_error",
         "the evaluation took over 2 s",
     )
-    spinning = await any_sandbox.run(["pgrep", "-f", "rgym_player|answer.py"], timeout=10)
-    assert spinning.output == ""  # it died with the evaluator
+    assert await running(any_sandbox, "rgym_player|answer.py") == ""  # died with the evaluator
 
 
 async def test_file_submissions_are_read_with_the_agents_permissions(
@@ -240,7 +250,7 @@ async def test_file_submissions_are_read_with_the_agents_permissions(
     await any_sandbox.run(["sh", "-c", f"echo hidden > {secret}; chmod 600 {secret}"], timeout=10)
     await any_sandbox.exec(f"ln -sf {secret} answer.py", timeout=10)
     result = await evaluate(task, any_sandbox)
-    if isinstance(any_sandbox, DockerSandbox):
+    if any_sandbox.agent_user is not None:
         assert result.status == "evaluation_format_error"
         assert result.error == "invalid submission: cannot read answer.py: " + (
             f"PermissionError: [Errno 13] Permission denied: '{any_sandbox.workdir}/answer.py'"

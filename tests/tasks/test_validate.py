@@ -24,8 +24,12 @@ with open(os.environ["RGYM_RESULT"], "w") as f:
 """
 
 
-READ_ONLY = "python3 -c \"import os, sys; sys.exit(os.stat('{}').st_mode & 0o222)\""
-"""A command that fails unless nobody may write the file (root ignores the bits: test them)."""
+READ_ONLY = (
+    "python3 -c \"import os, sys; p = '{}'; "
+    'sys.exit(os.access(p, os.W_OK) and bool(os.stat(p).st_mode & 0o222))"'
+)
+"""A command that fails unless the file lies on a read-only mount or has no write bits (root
+ignores the bits, not the mount: test both)."""
 
 
 def toy(root: Path, edit: Any = lambda spec: None, *, evaluator: str = EVALUATOR) -> Path:
@@ -69,7 +73,8 @@ async def test_a_broken_folder_lists_every_problem_at_once(tmp_path: Path) -> No
     report = await validate_task(root)
     assert lines(report.problems) == [
         "error task.yaml: key 'colour': is not a known key (known keys: id, name, domain, "
-        "description, metric, baseline, submission, evaluation, timeouts, resources)",
+        "description, metric, baseline, submission, evaluation, timeouts, resources, "
+        "requires_isolation)",
         "error task.yaml: key 'descripton': is not a known key (did you mean 'description'?)",
         "error task.yaml: key 'domain': is missing",
         "error task.yaml: key 'metric.direction': Input should be 'max' or 'min' (found 'up')",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import traceback
 import types
@@ -28,7 +29,10 @@ def load(path: str) -> types.ModuleType:
     module.__file__ = path
     sys.modules["submission"] = module
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe must not hang the load
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{os.path.basename(path)} is not a regular file")
         code = compile(f.read(), path, "exec")  # from source, never from stale bytecode
     exec(code, module.__dict__)
     return module

@@ -91,8 +91,9 @@ async def test_shipped_baseline_scores_what_task_yaml_says(sandbox: LocalSandbox
     assert abs(validated.score - result.score) > 1e-4
     assert f"(the baseline scores {validated.score:.3f} there)" in description
     # bpc.py, for the agent, scores a text exactly as the evaluator does
+    await sandbox.upload(TASK.eval_dir, "texts")
     for mode, score in (("submit", result.score), ("validate", validated.score)):
-        ran = await sandbox.exec(f"python3 bpc.py {TASK.eval_dir / mode}.txt", timeout=60)
+        ran = await sandbox.exec(f"python3 bpc.py texts/{mode}.txt", timeout=60)
         assert f"{score:.4f} bits per character" in ran.output
 
 

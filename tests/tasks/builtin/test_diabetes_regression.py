@@ -275,21 +275,20 @@ async def test_malformed_submission_is_a_format_error(
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_link_out_of_the_workspace_is_a_format_error(
-    sandbox: LocalSandbox, tmp_path: Path
-) -> None:
-    outside = tmp_path / "predictions.csv"
-    outside.write_bytes(csv_of())  # a perfect file: only where it lies is wrong
-    await sandbox.exec(
-        f"mkdir -p out && cp {outside} out/ && ln -s out/predictions.csv submission.csv", timeout=10
-    )
+async def test_a_link_out_of_the_workspace_is_a_format_error(sandbox: LocalSandbox) -> None:
+    # a perfect file: only where it lies is wrong
+    await sandbox.write_file("out/predictions.csv", csv_of())
+    await sandbox.exec("ln -s out/predictions.csv submission.csv", timeout=10)
     inside = await evaluate(TASK, sandbox)
-    assert inside.status == "scored" and inside.score == 0.0  # a link within the workspace is fine
-    await sandbox.exec(f"ln -sf {outside} submission.csv", timeout=10)
+    assert inside.status == "scored" and inside.score == 0.0  # a link within is fine
+    outside = f"{sandbox.workdir.parent}/predictions.csv"  # the agent's home
+    await sandbox.exec(
+        f"cp out/predictions.csv {outside}; ln -sf {outside} submission.csv", timeout=10
+    )
     result = await evaluate(TASK, sandbox)
     assert result.status == "evaluation_format_error"
     assert result.error == (
-        f"invalid submission: submission.csv is a link to {outside.resolve()}, outside the"
+        f"invalid submission: submission.csv is a link to {outside}, outside the"
         " workspace; write the file itself"
     )
 
