@@ -192,6 +192,9 @@ class LocalSandbox(Sandbox):
             path = f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin"
             self._env = _host_env(PATH=path, HOME=str(AGENT_HOME), TMPDIR="/tmp")
         self._env.update(env)
+        # A trusted program's home is its private directory, and Python's user site is off:
+        # nothing the agent left in its home (a usercustomize.py) runs in the evaluator.
+        self._trusted_env = {"HOME": str(self.private_dir), "PYTHONNOUSERSITE": "1"}
         self._workdir = PurePosixPath(places.home / "workspace") if view is None else WORKDIR
         home = str(self._workdir.parent)
         argv = helper_argv(sys.executable, roots=[home], workdir=str(self._workdir))
@@ -266,7 +269,7 @@ class LocalSandbox(Sandbox):
                 return await run_process(
                     self._wrap(argv, cwd=where, trusted=True),
                     cwd=self._host_cwd(where),
-                    env={**self._env, **(env or {})},
+                    env={**self._env, **self._trusted_env, **(env or {})},
                     timeout=timeout,
                     output_cap=self._output_cap,
                     grace=DEFAULT_GRACE,

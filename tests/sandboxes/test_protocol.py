@@ -303,3 +303,18 @@ async def test_use_after_close_raises(any_sandbox: Sandbox, tmp_path: Path) -> N
     for call in calls:
         with pytest.raises(SandboxClosedError, match=f"^{CLOSED}$"):
             await call
+
+
+async def test_trusted_runs_ignore_what_the_agent_left_in_its_home(any_sandbox: Sandbox) -> None:
+    user_site = "python3 -c 'import site; print(site.getusersitepackages())'"
+    plant = (
+        f"site=$({user_site}) && mkdir -p $site && echo 'import os; "
+        "open(\"/tmp/pwned-%d\" % os.getuid(), \"w\").close()' > $site/usercustomize.py"
+    )
+    assert (await any_sandbox.exec(plant, timeout=10)).exit_code == 0
+    check = 'echo "$HOME"; python3 -c "import site; print(site.ENABLE_USER_SITE)"'
+    ran = await any_sandbox.run(["sh", "-c", check], timeout=10)
+    home, enabled = ran.output.split()
+    assert home != str(any_sandbox.workdir.parent) and enabled != "True"
+    trusted = (await any_sandbox.run(["id", "-u"], timeout=10)).output.strip()
+    assert not await any_sandbox.exists(f"/tmp/pwned-{trusted}")
