@@ -309,7 +309,7 @@ async def test_trusted_runs_ignore_what_the_agent_left_in_its_home(any_sandbox: 
     user_site = "python3 -c 'import site; print(site.getusersitepackages())'"
     plant = (
         f"site=$({user_site}) && mkdir -p $site && echo 'import os; "
-        "open(\"/tmp/pwned-%d\" % os.getuid(), \"w\").close()' > $site/usercustomize.py"
+        'open("/tmp/pwned-%d" % os.getuid(), "w").close()\' > $site/usercustomize.py'
     )
     assert (await any_sandbox.exec(plant, timeout=10)).exit_code == 0
     check = 'echo "$HOME"; python3 -c "import site; print(site.ENABLE_USER_SITE)"'
