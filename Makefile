@@ -1,12 +1,13 @@
 # make run: set up .venv, build the sandbox image if a Docker daemon answers, run the default
 # benchmark (in Docker if a daemon answers, else in local sandboxes), then print its report.
 # make test: set up .venv and run the linters, the type checker and the whole test suite.
+# make test-stress: the suite under CPU load (stress-ng).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-stress lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The suite (or ARGS, e.g. ARGS=tests/security) while stress-ng keeps every CPU busy: tests
+# must not depend on a quiet machine.
+test-stress: $(STAMP)
+	stress-ng --cpu $$(nproc) --quiet --timeout 1h & load=$$!; \
+	$(BIN)/pytest $(ARGS); status=$$?; kill $$load; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/storage.py

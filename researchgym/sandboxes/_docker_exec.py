@@ -50,20 +50,21 @@ _STDOUT = 1
 _HELPER_DEADLINE = 10.0
 """Seconds a helper (killing a command's processes) may take: clean-up must not hang."""
 
-# Kills, as the agent, the processes of one shell (or one `run`) started in the last
-# `elapsed` seconds before this script, or all of them. They are found by a variable in their
-# environment that the shell was started with and that every process it starts inherits. The
-# script dates them against its own start, in the container's clock, so that no clock of the
-# host is needed; `elapsed` was measured just before the exec was asked for, and the exec's own
-# latency is covered by a margin of 0.1 s.
+# Kills, as the agent, the processes of one shell (or one `run`) started since a moment
+# `began` (a wall-clock time, in seconds since the epoch), or all of them. They are found by a
+# variable in their environment that the shell was started with and that every process it
+# starts inherits. A process's start is kept in clock ticks since boot, so the script turns
+# `began` into that clock by the two clocks' difference as it runs: the time the exec took to
+# start, however long on a busy daemon, does not move the line. The wall clock is the one
+# the host and the container share (the same kernel, or a virtual machine kept in time); a
+# margin of 0.1 s covers a drift between them.
 _KILL_SCRIPT = r"""
-import os, sys
-marker, elapsed = sys.argv[1].encode(), sys.argv[2]
+import os, sys, time
+marker, began = sys.argv[1].encode(), sys.argv[2]
 since = -1.0
-if elapsed != "all":
-    me = open("/proc/self/stat", "rb").read()
-    started = int(me[me.rindex(b")") + 2:].split()[19])
-    since = started - (float(elapsed) + 0.1) * os.sysconf("SC_CLK_TCK")
+if began != "all":
+    ago = time.time() - float(began)
+    since = (time.clock_gettime(time.CLOCK_BOOTTIME) - ago - 0.1) * os.sysconf("SC_CLK_TCK")
 found = {}
 for name in os.listdir("/proc"):
     if not name.isdigit() or int(name) == os.getpid():
@@ -78,7 +79,7 @@ for name in os.listdir("/proc"):
         found[int(name)] = (int(fields[1]), int(fields[19]))
 for pid, (ppid, started) in found.items():
     leader = ppid not in found
-    if (elapsed == "all" or not leader) and started >= since:
+    if (began == "all" or not leader) and started >= since:
         try:
             os.kill(pid, 9)
         except OSError:
@@ -95,7 +96,7 @@ class DockerShell:
         self._container = container
         self._execution = execution
         self._marker = marker
-        self._command_started = time.monotonic()
+        self._command_started = time.time()
         self.send_stream = _SendStream(stream)
         self.receive_stream = _ReceiveStream(stream)
 
@@ -119,11 +120,10 @@ class DockerShell:
         return cls(container, execution, stream, marker=marker)
 
     def begin_command(self) -> None:
-        self._command_started = time.monotonic()
+        self._command_started = time.time()
 
     async def interrupt(self) -> None:
-        elapsed = time.monotonic() - self._command_started
-        await kill(self._container, self._marker, elapsed=f"{elapsed:.3f}")
+        await kill(self._container, self._marker, began=f"{self._command_started:.3f}")
 
     async def exit_status(self) -> int | None:
         with anyio.move_on_after(1):
@@ -139,7 +139,7 @@ class DockerShell:
         with anyio.CancelScope(shield=True):
             await self.send_stream.aclose()
             with contextlib.suppress(SandboxError):  # the container is gone: so is the shell
-                await kill(self._container, self._marker, elapsed="all")
+                await kill(self._container, self._marker, began="all")
 
 
 class _SendStream(anyio.abc.ByteSendStream):
@@ -149,7 +149,9 @@ class _SendStream(anyio.abc.ByteSendStream):
     async def send(self, item: bytes) -> None:
         try:
             await self._stream.write_in(item)
-        except (RuntimeError, ConnectionError) as e:
+        # aiodocker asserts that the connection still has a transport: when the program
+        # ended and the daemon closed the connection, that assertion is how it says so.
+        except (RuntimeError, ConnectionError, AssertionError) as e:
             raise anyio.BrokenResourceError from e
 
     async def send_eof(self) -> None:
@@ -249,11 +251,11 @@ async def run_helper(container: DockerContainer, argv: list[str], *, user: str =
 
 
 async def kill(
-    container: DockerContainer, marker: str, *, elapsed: str, user: str = AGENT_USER
+    container: DockerContainer, marker: str, *, began: str, user: str = AGENT_USER
 ) -> None:
     """Kill processes carrying ``marker``, as their own user (root has no CAP_KILL)."""
     # -I: isolated from the agent's environment and user site, which it controls.
-    argv = ["python3", "-I", "-c", _KILL_SCRIPT, marker, elapsed]
+    argv = ["python3", "-I", "-c", _KILL_SCRIPT, marker, began]
     with anyio.move_on_after(_HELPER_DEADLINE):
         await run_helper(container, argv, user=user)
 

@@ -284,13 +284,13 @@ class DockerSandbox(Sandbox):
             with anyio.move_on_after(timeout) as scope:
                 code = await exit_code(execution, ended)
             if scope.cancelled_caught:
-                await kill(self.container, marker, elapsed="all", user=user)
+                await kill(self.container, marker, began="all", user=user)
                 code = 137
             with anyio.move_on_after(DEFAULT_GRACE):
                 await ended.wait()
             tg.cancel_scope.cancel()
         if not ended.is_set():  # something it started still holds the output
-            await kill(self.container, marker, elapsed="all", user=user)
+            await kill(self.container, marker, began="all", user=user)
         capped = output.text()
         if code == 126 and "executable file not found" in capped.text:
             code = 127  # as a shell says it (Docker's runtime says 126)
