@@ -154,31 +154,24 @@ async def start_docker_sandbox(
     Raises:
         SandboxError: If the container cannot be created or started (the message says why).
     """
+    container: DockerContainer | None = None
     try:
         container = await docker.containers.create(config=config, name=name)
-    except BaseException as e:
-        with anyio.CancelScope(shield=True):
-            if disk is not None:
-                await disk.aclose()
-        if isinstance(e, aiodocker.DockerError):
-            raise SandboxError(f"Docker could not create the sandbox: {e.message}") from e
-        if isinstance(e, aiohttp.ClientError | OSError):
-            raise SandboxError(f"Docker could not create the sandbox: {e}") from e
-        raise
-    try:
         await container.start()
         session = await ShellSession.open(
             lambda: DockerShell.spawn(container), output_cap=output_cap
         )
     except BaseException as e:
         with anyio.CancelScope(shield=True):
-            await _delete(container)
+            if container is not None:
+                await _delete(container)
             if disk is not None:
                 await disk.aclose()
+        what = "create" if container is None else "start"
         if isinstance(e, aiodocker.DockerError):
-            raise SandboxError(f"Docker could not start the sandbox: {e.message}") from e
+            raise SandboxError(f"Docker could not {what} the sandbox: {e.message}") from e
         if isinstance(e, aiohttp.ClientError | OSError):
-            raise SandboxError(f"Docker could not start the sandbox: {e}") from e
+            raise SandboxError(f"Docker could not {what} the sandbox: {e}") from e
         raise
     return DockerSandbox(container, session, output_cap=output_cap, memory=memory, disk=disk)
 
