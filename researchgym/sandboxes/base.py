@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_READ_LIMIT",
+    "REMOVE_AS_OWNER",
     "ExecResult",
     "FileTooLargeError",
     "OutsideSandboxError",
@@ -44,6 +45,11 @@ __all__ = [
     "SpecialFileError",
     "memory_bytes",
 ]
+
+REMOVE_AS_OWNER = ["sh", "-c", 'chmod -R u+rwx -- "$1" 2>/dev/null; rm -rf -- "$1"', "-"]
+"""Removes the tree whose path follows, as its owner: who may unlock what it locked (chmod
+000) first, where root without capabilities could not, and who never acts through a link
+with more rights than the agent's."""
 
 DEFAULT_READ_LIMIT = 32 * 2**20
 """Bytes ``read_file`` returns at most, unless the caller gives another limit."""

@@ -47,7 +47,13 @@ from researchgym.sandboxes._docker_exec import (
 )
 from researchgym.sandboxes._docker_files import put_archive, tree_tar
 from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
-from researchgym.sandboxes.base import ExecResult, Sandbox, SandboxSpec, memory_bytes
+from researchgym.sandboxes.base import (
+    REMOVE_AS_OWNER,
+    ExecResult,
+    Sandbox,
+    SandboxSpec,
+    memory_bytes,
+)
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP, CappedOutput
 from researchgym.sandboxes.shell import DEFAULT_GRACE, ShellSession
 
@@ -327,11 +333,8 @@ class DockerSandbox(Sandbox):
         self._check_open()
         target = self._path(path)
         private = target == PRIVATE_DIR or PRIVATE_DIR in target.parents
-        # The owner may remove what it locked (chmod 000) after unlocking it; root without
-        # capabilities could not.
-        script = 'chmod -R u+rwx -- "$1" 2>/dev/null; rm -rf -- "$1"'
         result = await self._exec_run(
-            ["sh", "-c", script, "-", str(target)], user="root" if private else AGENT_USER
+            [*REMOVE_AS_OWNER, str(target)], user="root" if private else AGENT_USER
         )
         if result.exit_code != 0:
             raise SandboxError(f"Could not remove {path} in the sandbox: {result.output}")

@@ -44,7 +44,7 @@ from researchgym.sandboxes._isolation import (
 from researchgym.sandboxes._local_tree import copy_tree, remove_tree
 from researchgym.sandboxes._processes import run_process, spawn_local_helper, spawn_local_shell
 from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
-from researchgym.sandboxes.base import ExecResult, Sandbox, memory_bytes
+from researchgym.sandboxes.base import REMOVE_AS_OWNER, ExecResult, Sandbox, memory_bytes
 from researchgym.sandboxes.disk import SandboxDisk, disk_support, make_places, open_disk
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP
 from researchgym.sandboxes.provider import SandboxProvider
@@ -301,11 +301,29 @@ class LocalSandbox(Sandbox):
     async def remove(self, path: str) -> None:
         """Remove a file or a folder tree, read-only or not; a missing path is no error.
 
+        As the agent where it runs as nobody, except under the private directory.
+
         Raises:
+            SandboxError: If it cannot be removed.
             SandboxClosedError: If the sandbox was closed.
         """
         self._check_open()
-        await anyio.to_thread.run_sync(remove_tree, self._host(self._absolute(path)))
+        target = self._absolute(path)
+        private = target == self.private_dir or self.private_dir in target.parents
+        if private or self.agent_user is None:  # its own, or the same rights as the agent
+            await anyio.to_thread.run_sync(remove_tree, self._host(target))
+            return
+        removed = await run_process(
+            self._wrap([*REMOVE_AS_OWNER, str(target)]),
+            cwd=self._host_cwd(self._workdir),
+            env=self._env,
+            timeout=_REMOVE_DEADLINE,
+            output_cap=self._output_cap,
+            grace=DEFAULT_GRACE,
+            cpus=self._cpus,
+        )
+        if removed.exit_code != 0:
+            raise SandboxError(f"Could not remove {path} in the sandbox: {removed.output}")
 
     async def aclose(self) -> None:
         """Kill every process of the sandbox and remove its folders. Idempotent."""
@@ -356,6 +374,9 @@ class LocalSandbox(Sandbox):
                 return host / path.relative_to(inside)
         raise SandboxError(f"{path} is neither in the sandbox's home nor its private folder.")
 
+
+_REMOVE_DEADLINE = 60.0
+"""Seconds removing an agent's tree may take."""
 
 _AS_SHELL = ["/bin/sh", "-c", 'exec "$0" "$@"']
 """Starts a program as a shell would, so that a missing one gives 127 (bubblewrap gives 1)."""
