@@ -635,16 +635,26 @@ def _reflowed(text: str) -> str:
 def tasks_validate(
     path: Annotated[str, typer.Argument(help="A task folder (or a built-in task id).")],
     run: Annotated[
-        bool, typer.Option(help="Run the baseline and the evaluator in a local sandbox.")
+        bool, typer.Option(help="Run the baseline and the evaluator in a sandbox.")
     ] = True,
     strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+    sandbox: Annotated[
+        SandboxChoice,
+        typer.Option(help="Where to run them: as a run would (auto), docker or local."),
+    ] = SandboxChoice.auto,
 ) -> None:
     """Check a task folder and list every problem; exit 1 on an error (--strict: any)."""
+    from researchgym.sandboxes import open_sandboxes
     from researchgym.tasks import task_folder, validate_task
 
     root = task_folder(path)
+
+    async def validate() -> Any:
+        async with open_sandboxes(sandbox.value, run_id="tasks-validate") as sandboxes:
+            return await validate_task(root, run=run, sandboxes=sandboxes)
+
     with console.status(f"Validating {root}"):
-        report = anyio.run(lambda: validate_task(root, run=run))
+        report = anyio.run(validate)
     for problem in report.problems:
         colour = "red" if problem.severity == "error" else "yellow"
         console.print(f"[{colour}]{problem.severity}[/] {problem}", highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 from researchgym.tasks import builtin_task_ids, resolve_task
@@ -132,3 +133,26 @@ def test_import_mlgym_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path) ->
         f"error: {tmp_path} is not an MLGym checkout: it has no configs/tasks/ folder. "
         "Pass the folder MLGym was cloned into."
     )
+
+
+def test_a_relative_task_folder_with_data_validates_and_runs_in_docker(
+    tmp_path: Path, sandbox_image: str
+) -> None:
+    shutil.copytree(resolve_task("diabetes_regression").root, tmp_path / "mine")
+    validated = cli("tasks", "validate", "mine", "--sandbox", "docker", cwd=tmp_path)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert squeeze(validated.stdout).startswith("OK: diabetes_regression (mine): the baseline")
+    args = ["run", "--task", "mine", "--agent", "baseline", "--attempts", "1"]
+    ran = cli(*args, "--sandbox", "docker", "--db", "db.duckdb", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "1 episodes (0 crashed)" in ran.stdout
+    statuses = cli(
+        "sql",
+        "SELECT exit_status FROM episodes",
+        "--db",
+        "db.duckdb",
+        "--format",
+        "csv",
+        cwd=tmp_path,
+    )
+    assert statuses.stdout.split() == ['"exit_status"', '"submitted"']

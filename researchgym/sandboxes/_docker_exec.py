@@ -135,6 +135,19 @@ class DockerShell:
                 await anyio.sleep(0.05)
         return None
 
+    async def gone(self) -> str | None:
+        try:
+            info = await self._container.show()
+        except aiodocker.DockerError as e:
+            return "the sandbox's container was removed" if e.status == 404 else None
+        state = info.get("State") or {}
+        if state.get("Running", True):
+            return None
+        code = state.get("ExitCode")
+        if state.get("OOMKilled"):
+            return f"the sandbox ran out of memory (exit {code})"
+        return f"the sandbox was killed (exit {code})"
+
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
             await self.send_stream.aclose()

@@ -93,8 +93,9 @@ def _kill(members: list[_ProcInfo], *, spare: frozenset[int] = frozenset()) -> N
         if member.pid in spare:
             continue
         try:
-            if member.pgid == member.sid:
-                # Command substitutions run in the shell's group, which must survive.
+            if member.pgid == member.sid or member.pgid <= 1:
+                # Command substitutions run in the shell's group, which must survive; and a
+                # process on its way out may show no group (-1, 0): it alone is killed.
                 os.kill(member.pid, signal.SIGKILL)
             else:
                 os.killpg(member.pgid, signal.SIGKILL)
@@ -187,6 +188,9 @@ class LocalShellTransport:
             await self._process.wait()
         returncode = self._process.returncode
         return None if returncode is None else _status(returncode)
+
+    async def gone(self) -> None:
+        """A local sandbox has nothing around its shell that could go: always None."""
 
     async def aclose(self) -> None:
         """Kill the shell's whole session, then reap the shell."""

@@ -134,6 +134,13 @@ class ShellTransport(Protocol):
             The status, or None if it is not known.
         """
 
+    async def gone(self) -> str | None:
+        """Why the sandbox around the shell is gone, if it is (its container was killed).
+
+        Returns:
+            The reason, or None if the sandbox is there (the shell alone ended).
+        """
+
     async def aclose(self) -> None:
         """Kill the shell and everything it started, and close the streams."""
 
@@ -350,8 +357,10 @@ class ShellSession(AsyncResource):
         """Turn a stream failure into our error, marking the session broken."""
         if self._closed:
             return SandboxClosedError()
+        gone = await self._transport.gone()
         status = await self._transport.exit_status()
         said = "exited" if status is None else f"exited with status {status}"
-        self._broken = f"the shell {said} (did a command run 'exit'?); open a new sandbox"
+        why = gone or f"the shell {said} (did a command run 'exit'?)"
+        self._broken = f"{why}; open a new sandbox"
         self._stale = None
         return SandboxBrokenError(self._broken)

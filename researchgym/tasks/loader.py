@@ -130,7 +130,10 @@ def load_task(root: Path) -> Task:
         digest = tree_digest(root / "eval")
     except Unfit as e:
         raise TaskSpecError(e.path, e.problem) from None
-    return Task(spec=spec, root=root, has_data=(root / "data").is_dir(), eval_digest=digest)
+    # Absolute: a Docker daemon mounts data/ by its path, which must not depend on a cwd.
+    return Task(
+        spec=spec, root=root.absolute(), has_data=(root / "data").is_dir(), eval_digest=digest
+    )
 
 
 def folder_errors(root: Path, evaluation: Evaluation | None) -> list[TaskSpecError]:

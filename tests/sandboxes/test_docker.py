@@ -429,3 +429,13 @@ async def test_prune_removes_the_disks_of_runs_that_died() -> None:
     result = await prune_sandboxes(run_id="tests-no-such-run")
     assert folder.name in result.disks
     assert not mounted(folder)
+
+
+async def test_a_container_killed_from_outside_says_so(docker_sandbox: DockerSandbox) -> None:
+    await docker_sandbox.container.kill()
+    with pytest.raises(
+        SandboxError,
+        match=r"^The sandbox's shell is gone: the sandbox was killed \(exit 137\); open a new "
+        r"sandbox\.$",
+    ):
+        await docker_sandbox.exec("echo hi", timeout=10)

@@ -368,3 +368,14 @@ async def test_a_local_fork_bomb_and_memory_hog_meet_their_limits(tmp_path: Path
         count, reason = spawned.output.split(" ", 1)
         assert int(count) < 32 and reason == "Resource temporarily unavailable\n"
         assert (await sandbox.exec("pkill sleep; echo alive", timeout=10)).output == "alive\n"
+
+
+async def test_a_process_that_shows_no_group_while_it_exits_is_killed_alone() -> None:
+    """/proc may show a dying process's group as -1 (or 0): os.killpg(-1) is EINVAL, and a
+    group of 1 would be init's. Such a process is killed by its pid, with no error."""
+    from researchgym.sandboxes._processes import _kill, _ProcInfo
+
+    async with await anyio.open_process(["sleep", "30"]) as process:
+        for pgid in (-1, 0, 1):
+            _kill([_ProcInfo(process.pid, os.getpid(), pgid, os.getsid(0), 0)])
+        assert await process.wait() == -9

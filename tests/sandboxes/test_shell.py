@@ -292,6 +292,9 @@ class FakeShell:
     async def exit_status(self) -> int | None:
         return None
 
+    async def gone(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         self.closed = True
         self._out.close()
