@@ -3,12 +3,15 @@
 It serves ``POST /v1/chat/completions`` (non-streaming) and ``GET /v1/models``. Each request
 to the completions endpoint takes the next step of the script:
 
-- ``Reply``: a completion (content, token usage, finish reason);
+- ``Reply``: a completion (content, token usage, finish reason); content with a lone
+  surrogate or a NUL goes out escaped in the JSON (``"\\ud800"``, ``"\\u0000"``), as JSON
+  writes them;
 - ``Fail``: an HTTP error status, in OpenAI's error format, with optional headers (the
   helpers ``rate_limited``, ``server_error``, ``unauthorized``, ``model_not_found`` and
   ``context_length_exceeded`` build the usual ones);
 - ``Delay``: wait, then play another step (longer than the client's timeout: a timeout);
 - ``Raw``: any bytes as the body (``not_json``, ``no_choices``, ``invalid_utf8``);
+  ``enormous`` makes a completion of 50 MB when asked;
 - a function of the ``Received`` request that returns one of the above (it may be async).
 
 Once the script is played out, the ``default`` step answers (a ``Fail(500)`` naming the
@@ -40,6 +43,7 @@ __all__ = [
     "Step",
     "context_length_exceeded",
     "empty_content",
+    "enormous",
     "invalid_utf8",
     "model_not_found",
     "no_choices",
@@ -159,6 +163,11 @@ def invalid_utf8() -> Raw:
 def empty_content(content: str | None = "") -> Reply:
     """A 200 completion with empty (or null) content."""
     return Reply(content, completion_tokens=0)
+
+
+def enormous(chars: int = 50_000_000) -> Step:
+    """A 200 completion of ``chars`` characters, made when it is asked for."""
+    return lambda received: Reply("x" * chars)
 
 
 class OpenAIServer:

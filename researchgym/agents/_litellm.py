@@ -12,12 +12,20 @@ import importlib
 import os
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import anyio
 
-from researchgym.agents._retry import Failure, backoff, classify, describe, timed_out
+from researchgym.agents._retry import (
+    Failure,
+    backoff,
+    classify,
+    describe,
+    escape_surrogates,
+    timed_out,
+)
 from researchgym.agents.models import ModelCall, ModelReply
 from researchgym.errors import MissingApiKeyError, ResearchGymError, UnknownModelError
 
@@ -26,7 +34,7 @@ if TYPE_CHECKING:
 
     from researchgym.agents.models import CallHook, ModelSettings
 
-__all__ = ["LiteLLMModel", "check", "load"]
+__all__ = ["MAX_RESPONSE_CHARS", "LiteLLMModel", "check", "load"]
 
 _NO_KEY = "no-key"
 """The key sent to an api_base server when none is set: the OpenAI client refuses to send a
@@ -35,6 +43,13 @@ request without one, and a local server ignores it."""
 _GRACE_S = 5.0
 """Seconds past the timeout before we cut a request ourselves: litellm's timeout is per read,
 so a server that trickles its answer could otherwise hold a call for ever."""
+
+MAX_RESPONSE_CHARS = 4_000_000
+"""A reply longer than this is not a completion but a server gone wrong: no model writes
+so much (128,000 tokens of output are some 500,000 characters). It is refused, and retried
+as an answer that is not a completion is. litellm, the OpenAI client and httpx read a
+response whole, with no limit of their own: the limit keeps what a call leaves behind (the
+agent's conversation, the stored call) bounded; the timeout bounds the read."""
 
 _LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat"})
 """Providers whose server has a default address (localhost): litellm asks for their
@@ -144,6 +159,27 @@ class _Ended(NamedTuple):
     outcome: _Answer | Failure
 
 
+@dataclass
+class _Tally:
+    """A call in progress: when its first request went, and its retries so far."""
+
+    started_at: int = 0
+    """Microseconds since the epoch; 0 until the first request."""
+    clock: float = 0.0
+    retries: int = 0
+
+    def start(self) -> None:
+        self.started_at, self.clock = time.time_ns() // 1000, time.monotonic()
+
+    @property
+    def latency(self) -> float:
+        return time.monotonic() - self.clock
+
+
+_CANCELLED = "Cancelled: the call was stopped before it ended (its episode ended, or the run)"
+"""``llm_calls.error`` of a call cancelled in flight."""
+
+
 class LiteLLMModel:
     """A model called through litellm (``open_model`` opens one; see ``Model``).
 
@@ -175,8 +211,18 @@ class LiteLLMModel:
         """Answer a conversation (see ``Model.complete``, which lists what it raises)."""
         lit = await load()
         route = await self._resolve(lit)
-        async with _slot(route.provider, self._settings):
-            ended = await self._call(lit, route, messages)
+        tally = _Tally()
+        try:
+            async with _slot(route.provider, self._settings):
+                ended = await self._call(lit, route, messages, tally)
+        except anyio.get_cancelled_exc_class():
+            if tally.started_at:  # requests went out: a call, and the engine must see it
+                call = self._failed(
+                    _CANCELLED, tally.started_at, tally.latency, tally.retries, route.priced
+                )
+                with anyio.CancelScope(shield=True):
+                    await self._record(call)
+            raise
         await self._record(ended.call)  # out of the slot: the hook may wait on storage
         if isinstance(ended.outcome, Failure):
             attempts = ended.call.retries + 1
@@ -194,20 +240,21 @@ class LiteLLMModel:
                 raise
         return self._route
 
-    async def _call(self, lit: Any, route: _Route, messages: list[dict[str, str]]) -> _Ended:
+    async def _call(
+        self, lit: Any, route: _Route, messages: list[dict[str, str]], tally: _Tally
+    ) -> _Ended:
         """Request until an answer, a failure retrying cannot fix, or no retries left."""
-        started_at, clock = time.time_ns() // 1000, time.monotonic()
-        retries = 0
+        tally.start()
         while True:
             outcome = await self._attempt(lit, route, messages)
-            latency = time.monotonic() - clock
+            started_at, latency, retries = tally.started_at, tally.latency, tally.retries
             if isinstance(outcome, _Answer):
                 return _Ended(self._succeeded(outcome, started_at, latency, retries), outcome)
             if not outcome.retryable or retries >= self._settings.max_retries:
                 call = self._failed(outcome.detail, started_at, latency, retries, route.priced)
                 return _Ended(call, outcome)
             await anyio.sleep(backoff(retries, outcome, self._settings))
-            retries += 1
+            tally.retries += 1
 
     async def _attempt(
         self, lit: Any, route: _Route, messages: list[dict[str, str]]
@@ -282,7 +329,11 @@ class LiteLLMModel:
 
 
 def _read(lit: Any, response: Any, priced: bool) -> _Answer | Failure:
-    """Read a completion; one without a first choice is not a completion."""
+    """Read a completion; one without a first choice, or enormous, is not a completion.
+
+    What the server wrote comes back as text that UTF-8 can encode (``escape_surrogates``):
+    the agent sends its replies back in later requests, and the engine stores them.
+    """
     try:
         choice = response.choices[0]
         text = choice.message.content
@@ -290,15 +341,37 @@ def _read(lit: Any, response: Any, priced: bool) -> _Answer | Failure:
         return Failure("malformed", f"no choice with a message in the answer ({describe(e)})", e)
     if not isinstance(text, str | None):
         return Failure("malformed", f"the reply's content is a {type(text).__name__}, not text")
+    if text is not None and len(text) > MAX_RESPONSE_CHARS:
+        return Failure(
+            "malformed",
+            f"the reply was {len(text):,} characters long, over the {MAX_RESPONSE_CHARS:,} "
+            "that any model writes",
+        )
     usage = getattr(response, "usage", None)
     return _Answer(
-        text=text or "",
-        response_model=getattr(response, "model", None),
-        input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        finish_reason=getattr(choice, "finish_reason", None),
+        text=escape_surrogates(text or ""),
+        response_model=_text(getattr(response, "model", None)),
+        input_tokens=_count(getattr(usage, "prompt_tokens", 0)),
+        output_tokens=_count(getattr(usage, "completion_tokens", 0)),
+        finish_reason=_text(getattr(choice, "finish_reason", None)),
         cost_usd=_cost(lit, response) if priced else None,
     )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else escape_surrogates(str(value))
+
+
+_MAX_COUNT = 2**63 - 1
+"""The most tokens a call may count: the stored counts are 64-bit."""
+
+
+def _count(value: Any) -> int:
+    """A token count as the server gave it, within what a count can be (0 to ``_MAX_COUNT``)."""
+    try:
+        return min(max(int(value or 0), 0), _MAX_COUNT)
+    except (TypeError, ValueError, OverflowError):  # not a number, NaN, infinite
+        return 0
 
 
 def _cost(lit: Any, response: Any) -> float | None:

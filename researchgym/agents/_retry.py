@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from researchgym.agents.models import ModelSettings
 
-__all__ = ["Failure", "backoff", "classify"]
+__all__ = ["Failure", "backoff", "classify", "describe", "escape_surrogates", "timed_out"]
 
 FailureKind = Literal["transient", "malformed", "context", "auth", "unknown_model", "fatal"]
 """What a failed request means: ``transient`` and ``malformed`` are retried; the others are
@@ -95,6 +95,8 @@ def _kind(lit: Any, error: Exception) -> FailureKind:
     if isinstance(error, lit.RateLimitError):
         # OpenAI answers an account out of credit with a 429 too; waiting will not refill it.
         return "fatal" if _code(error) == "insufficient_quota" else "transient"
+    if _caused_by(error, UnicodeEncodeError):
+        return "fatal"  # our request holds text that UTF-8 cannot encode: it never will
     if _unreadable(error):
         return "malformed"
     status = getattr(error, "status_code", None)
@@ -128,11 +130,33 @@ def backoff(retry: int, failure: Failure, settings: ModelSettings) -> float:
 
 
 def describe(error: BaseException) -> str:
-    """An exception in one line: its class and its message, cut to a readable length."""
+    """An exception in one line: its class and its message, cut to a readable length.
+
+    A provider's message may quote what it was sent or what it answered: it comes out as
+    text that UTF-8 can encode (``escape_surrogates``), as everything we keep must.
+    """
     text = " ".join(str(error).split()).rstrip(".")  # our messages go on after it
     if len(text) > _MAX_DETAIL:
         text = text[: _MAX_DETAIL - 6] + " [...]"
+    text = escape_surrogates(text)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def escape_surrogates(text: str) -> str:
+    r"""Return ``text`` with each lone surrogate written as its escape, the text ``\ud800``.
+
+    JSON can carry a lone surrogate (``"\ud800"``), and Python decodes it into a string that
+    no UTF-8 encoder takes: not the next request's body, not an Arrow column. Every other
+    character is kept as it is, NUL included.
+
+    >>> escape_surrogates("a\ud800b")
+    'a\\ud800b'
+    """
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def _code(error: Exception) -> str | None:
@@ -143,13 +167,20 @@ def _code(error: Exception) -> str | None:
 
 def _unreadable(error: BaseException) -> bool:
     """True if the server answered with something that is not a completion."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, UnicodeDecodeError) or type(seen).__name__ == "JSONDecodeError":
-            return True
-        seen = seen.__cause__ or seen.__context__
+    if _caused_by(error, UnicodeDecodeError) or _caused_by(error, "JSONDecodeError"):
+        return True
     message = str(error).lower()
     return any(words in message for words in _UNREADABLE)
+
+
+def _caused_by(error: BaseException, cause: type[BaseException] | str) -> bool:
+    """True if ``error`` or an exception in its chain is a ``cause`` (a class or its name)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if type(seen).__name__ == cause if isinstance(cause, str) else isinstance(seen, cause):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(error: Exception) -> float | None:

@@ -2,11 +2,13 @@
 
 Each turn the model sees the system prompt (commands, reply format), the task, and the
 conversation so far, with old observations folded away (``history.shown``). A reply must
-hold a discussion and exactly one fenced command; a malformed reply (empty, enormous, without
-a command, or an answer the model layer could not read as a completion at all) is answered
-with what was wrong and asked again, up to ``format_retries`` times, before the episode ends
-with ``exit_format``. A full context window ends it with ``exit_context``, a model API that keeps
-failing with ``exit_api``.
+hold a discussion and exactly one fenced command; a malformed reply (empty, over
+``MAX_REPLY_CHARS``, without a command) is answered with what was wrong and asked again, up to
+``format_retries`` times, before the episode ends with ``exit_format``. A full context window
+ends it with ``exit_context``, a model API that keeps failing with ``exit_api``; so does an
+API that keeps answering with something that is not a completion at all (not JSON, no
+choices): that is the server's fault, not the model's, and the model layer has retried it
+already (``ModelSettings.max_retries``), so asking again would only multiply the requests.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from researchgym.agents.base import AgentStop
 from researchgym.agents.history import shown
-from researchgym.agents.models import ContextWindowError, MalformedReplyError, ModelApiError
+from researchgym.agents.models import ContextWindowError, ModelApiError
 from researchgym.agents.prompt import FORMAT_ERROR, footer, system_prompt, task_prompt
 from researchgym.agents.registry import agent
-from researchgym.agents.reply import FormatError, Reply, parse_reply
+from researchgym.agents.reply import MAX_REPLY_CHARS, FormatError, Reply, parse_reply
 
 if TYPE_CHECKING:
     from researchgym.agents.base import AgentContext, Observation
@@ -78,13 +80,12 @@ class LLMAgent:
         retry: list[dict[str, str]] = []  # a bad reply and what was wrong with it
         problem = ""
         for _ in range(self._format_retries + 1):
-            text: str | None = None
+            text = await self._complete(shown(self._messages, keep=self._history) + retry)
             try:
-                text = await self._complete(shown(self._messages, keep=self._history) + retry)
                 return parse_reply(text), text
             except FormatError as e:
                 problem = str(e)
-                said = [] if text is None else [{"role": "assistant", "content": text}]
+                said = [{"role": "assistant", "content": _shown(text)}]
                 retry = [*said, {"role": "user", "content": FORMAT_ERROR.format(problem=problem)}]
         raise AgentStop(
             "exit_format",
@@ -95,14 +96,24 @@ class LLMAgent:
     async def _complete(self, messages: list[dict[str, str]]) -> str:
         try:
             reply = await self.model.complete(messages)
-        except MalformedReplyError as e:
-            raise FormatError(f"your answer could not be read ({e.problem})") from e
         except ContextWindowError as e:
             raise AgentStop("exit_context", str(e)) from e
         except ModelApiError as e:
             raise AgentStop("exit_api", str(e)) from e
         self.spent_usd += reply.call.cost_usd
         return reply.text
+
+
+_SHOWN_CHARS = 2_000
+"""Characters of an over-long reply shown back to the model with its format error: the
+whole of it would be sent again, and again at each retry."""
+
+
+def _shown(text: str) -> str:
+    """A bad reply as the model is shown it again: whole, or the head of an over-long one."""
+    if len(text) <= MAX_REPLY_CHARS:
+        return text
+    return f"{text[:_SHOWN_CHARS]}\n[... {len(text) - _SHOWN_CHARS:,} more characters]"
 
 
 @agent("llm")

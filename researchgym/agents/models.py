@@ -20,17 +20,22 @@ episode's budget, and may raise from the hook to stop the agent.
 What ``complete`` does with what the server sends:
 
 - A completion is returned as the model wrote it, whatever its content: empty (a null
-  content is ``""``), enormous, or without a command. Judging it is the agent's work (the
-  LLM agent's parser makes such a reply a format error and asks again).
+  content is ``""``), very long, or without a command. Judging it is the agent's work (the
+  LLM agent's parser makes such a reply a format error and asks again). Only what no UTF-8
+  text can hold is changed: a lone surrogate (JSON may carry ``"\ud800"``) comes back as
+  the six characters of its escape, ``\ud800``; NUL and the rest come back as they are.
 - A rate limit (429), a timeout, a refused or dropped connection, a server error (5xx), or
-  an answer that is not a completion at all (not JSON, not UTF-8, no choices) is retried
-  with exponential backoff and jitter, honouring Retry-After, up to
-  ``ModelSettings.max_retries`` times. Then ``MalformedReplyError`` if the last answer was
-  not a completion, else ``ModelApiError``.
+  an answer that is not a completion at all (not JSON, not UTF-8, no choices, a reply of
+  more than 4,000,000 characters, more than any model writes) is retried with exponential
+  backoff and jitter, honouring Retry-After, up to ``ModelSettings.max_retries`` times. Then
+  ``MalformedReplyError`` if the last answer was not a completion, else ``ModelApiError``.
+- A request cut by ``ModelSettings.timeout`` is a failed request like the others; a call
+  cancelled from outside (the episode's wall time ran out) is handed to the hook all the
+  same, as a failed call, before the cancellation goes on.
 - Errors that retrying cannot fix are raised at once: ``ContextWindowError``,
   ``UnknownModelError`` (404, no such provider), ``MissingApiKeyError``,
   ``ApiKeyRejectedError`` (401, 403), and ``ModelApiError`` for the rest (a bad request, an
-  exhausted quota or budget).
+  exhausted quota or budget, a conversation whose text UTF-8 cannot encode).
 """
 
 from __future__ import annotations

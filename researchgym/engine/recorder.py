@@ -135,7 +135,7 @@ class Recorder:
             topic=envelope.topic,
             type=envelope.type,
             sent_at=int(envelope.sent_at * 1_000_000),
-            size_bytes=len(body.encode()),
+            size_bytes=len(body.encode(errors="backslashreplace")),  # as stored: see Writer
             delivered=error is None,
             error=error,
             payload=body,

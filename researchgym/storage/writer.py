@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
@@ -47,6 +47,12 @@ class WriterStatistics:
     """Batches handed to the sink (calls of ``Sink.write``)."""
     flushes: int
     """Flushes that had rows to store."""
+    rows_escaped: int = 0
+    """Rows stored with text escaped that no UTF-8 column can hold (see ``Writer``)."""
+    rows_repaired: int = 0
+    """Rows stored with a value that did not fit its column replaced (``Writer.problems``)."""
+    rows_dropped: int = 0
+    """Rows not stored: a value that did not fit a column that cannot be null."""
 
 
 # Flush policy.
@@ -79,6 +85,18 @@ class WriterStatistics:
 # context flushes once more on the way out, however it is left (cancellation and Ctrl-C
 # included): rows are stored or reported, never dropped. A failed flush cancels the context and
 # comes out of it as StorageError, so that a run never goes on while its records are lost.
+#
+# A row is not a reason to stop a run. The rows of a run are whatever its models, tools and
+# sandboxes said, and some of it no column can hold: a lone surrogate that a model's JSON
+# carried ("\ud800"), invalid UTF-8 as bytes, a token count past 64 bits. Checking every value
+# in write_nowait would cost more than the rest of it, so the writer checks nothing there and
+# repairs a batch only when Arrow fails to convert it: column by column, then value by value in
+# the columns that failed, on copies of the rows. Text is stored escaped, losslessly: a lone
+# surrogate as the six characters `\ud800`, a byte that is not UTF-8 as `\xff` (rows_escaped).
+# Any other value that does not fit is a bug in the code that wrote the row: it is stored as
+# its text in a text column, or as null (rows_repaired), and the row is left out only where the
+# column cannot be null (rows_dropped). Those are kept in `problems`, and nothing else of the
+# run is lost or stopped: one episode's bad row must not cancel its neighbours.
 class Writer:
     """Buffers rows and stores them in batches through a sink. Get one from ``open_writer``.
 
@@ -111,6 +129,8 @@ class Writer:
         self._error: StorageError | None = None
         self._closed = False
         self._rows_written = self._batches_written = self._flushes = 0
+        self._rows_escaped = self._rows_repaired = self._rows_dropped = 0
+        self._problems: list[str] = []
 
     def write_nowait(self, table: TableName, row: dict[str, Any]) -> None:
         """Accept a row for storage, without waiting.
@@ -218,17 +238,29 @@ class Writer:
         """The first storage failure, if any; ``open_writer`` raises it on the way out."""
         return self._error
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Values that did not fit their columns, and what became of them (the first 100).
+
+        Each is a bug in the code that wrote the row; the run goes on (see the flush policy).
+        """
+        return tuple(self._problems)
+
     def statistics(self) -> WriterStatistics:
         """Return what the writer has done so far.
 
         Returns:
-            Counts of rows and batches written and pending, and of flushes.
+            Counts of rows and batches written and pending, of flushes, and of rows stored
+            escaped, repaired or dropped.
         """
         return WriterStatistics(
             rows_written=self._rows_written,
             rows_pending=self._pending,
             batches_written=self._batches_written,
             flushes=self._flushes,
+            rows_escaped=self._rows_escaped,
+            rows_repaired=self._rows_repaired,
+            rows_dropped=self._rows_dropped,
         )
 
     def _take(self) -> list[tuple[TableName, list[_Row]]]:
@@ -243,38 +275,40 @@ class Writer:
 
     async def _store(self, taken: list[tuple[TableName, list[_Row]]]) -> None:
         left = sum(len(rows) for _, rows in taken)
-        rejected: _RejectedRowsError | None = None
         for table, rows in taken:
             try:
-                await anyio.to_thread.run_sync(
+                repair = await anyio.to_thread.run_sync(
                     self._write_table, table, rows, limiter=self._limiter
                 )
-            except _RejectedRowsError as exc:
-                rejected = rejected or exc
-                stored = len(rows) - exc.count
-                self._settle(len(rows), stored=stored, batches=int(stored > 0))
             except Exception as exc:
                 self._settle(left, stored=0, batches=0)
                 self._fail(_lost_rows_error(left, table, len(rows), exc), exc)
-            else:
-                self._settle(len(rows), stored=len(rows), batches=1)
+            stored = len(rows) if repair is None else self._count(repair)
+            self._settle(len(rows), stored=stored, batches=int(stored > 0))
             left -= len(rows)
         self._flushes += bool(taken)
-        if rejected is not None:
-            self._fail(StorageError(str(rejected)), rejected)
 
-    def _write_table(self, table: TableName, rows: list[_Row]) -> None:
+    def _write_table(self, table: TableName, rows: list[_Row]) -> _Repair | None:
+        """Convert and store a table's rows, repairing them if they do not convert (a thread)."""
         schema = SCHEMAS[table]
+        repair = None
         try:
             batch = _to_arrow(rows, schema, step=self._batch_rows)
         except _CONVERSION_ERRORS:
-            fitting = [row for row in rows if _fits(row, schema)]
-            if len(fitting) == len(rows):
-                raise
-            if fitting:
-                self._sink.write(table, _to_arrow(fitting, schema, step=self._batch_rows))
-            raise _RejectedRowsError(table, rows, fitting) from None
+            repair = _repair(table, rows, schema)
+            if not repair.rows:
+                return repair
+            batch = _to_arrow(repair.rows, schema, step=self._batch_rows)
         self._sink.write(table, batch)
+        return repair
+
+    def _count(self, repair: _Repair) -> int:
+        """Count a repair's rows and keep its problems; return the rows it stored."""
+        self._rows_escaped += repair.escaped
+        self._rows_repaired += repair.repaired
+        self._rows_dropped += repair.dropped
+        self._problems.extend(repair.problems[: _MAX_PROBLEMS - len(self._problems)])
+        return len(repair.rows)
 
     def _settle(self, rows: int, *, stored: int, batches: int) -> None:
         self._pending -= rows
@@ -340,34 +374,95 @@ def _to_arrow(rows: list[_Row], schema: pa.Schema, *, step: int) -> pa.Table:
     return pa.concat_tables(pieces)
 
 
-class _RejectedRowsError(Exception):
-    """Rows of a batch that pyarrow cannot convert to the table's schema (wrong types)."""
-
-    def __init__(self, table: TableName, rows: list[_Row], fitting: list[_Row]) -> None:
-        self.count = len(rows) - len(fitting)
-        first = next(row for row in rows if not _fits(row, SCHEMAS[table]))
-        super().__init__(
-            f"Rows that do not fit the schema of table '{table}' were not stored ({self.count} "
-            f"of {len(rows)}); the others were. The first: {_misfit(first, SCHEMAS[table])}."
-        )
+_MAX_PROBLEMS = 100
+"""Problems a writer keeps (``Writer.problems``); it counts them all."""
 
 
-def _fits(row: _Row, schema: pa.Schema) -> bool:
+@dataclass
+class _Repair:
+    """A batch that did not convert, made to: the rows to store, and what was done to them."""
+
+    rows: list[_Row]
+    escaped: int = 0
+    repaired: int = 0
+    dropped: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _repair(table: TableName, rows: list[_Row], schema: pa.Schema) -> _Repair:
+    """Make every value of ``rows`` fit its column (see the flush policy), on copies."""
+    fixed = list(rows)
+    escaped: set[int] = set()
+    repaired: set[int] = set()
+    dropped: set[int] = set()
+    problems: list[str] = []
+    for column in schema:
+        if _conversion_error([row.get(column.name) for row in fixed], column.type) is None:
+            continue
+        for i, row in enumerate(fixed):
+            value = row.get(column.name)
+            error = None if i in dropped else _conversion_error([value], column.type)
+            if error is None:
+                continue
+            fitted = _escaped(value, column.type)
+            if fitted is not None:
+                escaped.add(i)
+            else:
+                fitted = _fitted(value, column)
+                problems.append(
+                    _text(f"table '{table}', column '{column.name}' = {value!r:.80} ({error}): ")
+                    + _became(fitted)
+                )
+                (dropped if fitted is _UNFIT else repaired).add(i)
+            fixed[i] = {**row, column.name: fitted}
+    return _Repair(
+        rows=[row for i, row in enumerate(fixed) if i not in dropped],
+        escaped=len(escaped - repaired - dropped),
+        repaired=len(repaired - dropped),
+        dropped=len(dropped),
+        problems=problems,
+    )
+
+
+_UNFIT = object()
+"""What a value of a column that cannot be null becomes when nothing of it fits."""
+
+
+def _became(fitted: Any) -> str:
+    if fitted is _UNFIT:
+        return "the row was left out (the column cannot be null)"
+    return "stored as null" if fitted is None else "stored as its text"
+
+
+def _escaped(value: Any, type_: pa.DataType) -> str | None:
+    """Text that could not be stored, escaped so that it can; None if it is not text."""
+    if not pa.types.is_string(type_):
+        return None
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return None
+
+
+def _fitted(value: Any, column: pa.Field) -> Any:
+    """A value of the wrong kind: its text in a text column, else null, else ``_UNFIT``."""
+    if pa.types.is_string(column.type):
+        return _text(str(value))
+    return None if column.nullable else _UNFIT
+
+
+def _text(value: str) -> str:
+    r"""``value`` with what UTF-8 cannot encode (lone surrogates) escaped: ``\ud800``."""
+    return value.encode("utf-8", "backslashreplace").decode()
+
+
+def _conversion_error(values: list[Any], type_: pa.DataType) -> Exception | None:
     try:
-        pa.Table.from_pylist([row], schema=schema)
-    except _CONVERSION_ERRORS:
-        return False
-    return True
-
-
-def _misfit(row: _Row, schema: pa.Schema) -> str:
-    for field in schema:
-        value = row.get(field.name)
-        try:
-            pa.array([value], type=field.type)
-        except _CONVERSION_ERRORS as exc:
-            return f"column '{field.name}' = {repr(value)[:80]} ({exc})"
-    return f"a row pyarrow cannot convert, with columns {', '.join(sorted(row))}"
+        pa.array(values, type=type_)
+    except _CONVERSION_ERRORS as exc:
+        return exc
+    return None
 
 
 def _lost_rows_error(lost: int, table: TableName, batch: int, cause: Exception) -> StorageError:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
-from researchgym.agents._litellm import load
+from researchgym.agents._litellm import MAX_RESPONSE_CHARS, load
 from researchgym.agents._retry import Failure, backoff
 from researchgym.agents.models import Model, ModelCall, ModelSettings, check_model, open_model
 from researchgym.errors import (
@@ -36,6 +36,7 @@ from tests.openai_server import (
     Step,
     context_length_exceeded,
     empty_content,
+    enormous,
     invalid_utf8,
     model_not_found,
     no_choices,
@@ -168,6 +169,65 @@ async def test_an_enormous_reply_is_returned_whole(openai_server: OpenAIServer, 
     reply = await local(openai_server, hook).complete(MESSAGES)
     assert reply.text == text
     assert hook.call.finish_reason == "length"
+
+
+async def test_a_lone_surrogate_comes_back_escaped_and_nul_as_it_is(
+    openai_server: OpenAIServer, hook: Hook
+) -> None:
+    # JSON carries them as "\ud800" and "\u0000"; no UTF-8 text can hold the first.
+    openai_server.script(Reply("a \ud800 b \x00 c"), Reply("Hello."))
+    model = local(openai_server, hook)
+    reply = await model.complete(MESSAGES)
+    assert reply.text == hook.calls[0].response == "a \\ud800 b \x00 c"
+    # The reply goes back in the next request, which could not be sent with the surrogate.
+    said = [*MESSAGES, {"role": "assistant", "content": reply.text}]
+    said.append({"role": "user", "content": "And?"})
+    assert (await model.complete(said)).text == "Hello."
+    assert openai_server.requests[1].messages[2]["content"] == "a \\ud800 b \x00 c"
+
+
+async def test_token_counts_are_kept_to_what_a_count_can_be(
+    openai_server: OpenAIServer, hook: Hook
+) -> None:
+    openai_server.script(Reply(prompt_tokens=10**20, completion_tokens=-5))
+    call = (await local(openai_server, hook).complete(MESSAGES)).call
+    assert (call.input_tokens, call.output_tokens) == (2**63 - 1, 0)
+
+
+async def test_an_error_message_comes_back_escaped(openai_server: OpenAIServer, hook: Hook) -> None:
+    openai_server.script(Fail(400, "Bad \ud800 request.", "invalid_request_error"))
+    with pytest.raises(ModelApiError) as caught:
+        await local(openai_server, hook).complete(MESSAGES)
+    assert "Bad \\ud800 request" in str(caught.value)
+    assert "Bad \\ud800 request" in (hook.call.error or "")
+
+
+async def test_a_request_that_cannot_be_encoded_is_not_retried(
+    openai_server: OpenAIServer, hook: Hook
+) -> None:
+    with pytest.raises(ModelApiError) as caught:
+        await local(openai_server, hook).complete([{"role": "user", "content": "\ud800"}])
+    assert caught.value.attempts == 1
+    assert "can't encode" in (hook.call.error or "")
+    assert openai_server.requests == []
+
+
+async def test_a_call_cancelled_in_flight_is_handed_to_the_hook(
+    openai_server: OpenAIServer, hook: Hook
+) -> None:
+    openai_server.default = Delay(60)
+    # One request at a time: the second call never sends one, and is not a call.
+    model = local(openai_server, hook, settings=ModelSettings(concurrency={"openai": 1}))
+    with anyio.move_on_after(0.5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(model.complete, MESSAGES)
+            tg.start_soon(model.complete, MESSAGES)
+    assert len(openai_server.requests) == 1
+    assert hook.call.error == (
+        "Cancelled: the call was stopped before it ended (its episode ended, or the run)"
+    )
+    assert (hook.call.retries, hook.call.response) == (0, None)
+    assert 0.4 < hook.call.latency_s < 5
 
 
 # --- retries -------------------------------------------------------------------------------
@@ -318,6 +378,7 @@ UNREADABLE: dict[str, Callable[[], Step]] = {
     "not-json": not_json,
     "no-choices": no_choices,
     "invalid-utf8": invalid_utf8,
+    "enormous": lambda: enormous(MAX_RESPONSE_CHARS + 1),
 }
 
 
@@ -335,6 +396,14 @@ async def test_an_unreadable_answer_is_retried_then_raised_as_malformed(
     )
     assert len(openai_server.requests) == 3
     assert (hook.call.retries, hook.call.response) == (2, None)
+
+
+async def test_an_enormous_answer_is_refused_then_a_good_one(
+    openai_server: OpenAIServer, hook: Hook
+) -> None:
+    openai_server.script(enormous(MAX_RESPONSE_CHARS + 1), Reply("Hello."))
+    reply = await local(openai_server, hook).complete(MESSAGES)
+    assert (reply.text, hook.call.retries) == ("Hello.", 1)
 
 
 async def test_an_unreadable_answer_then_a_good_one(

@@ -4,11 +4,13 @@ exit statuses."""
 
 from __future__ import annotations
 
+import collections
 import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from researchgym.agents import agent
 from researchgym.agents.reply import MAX_REPLY_CHARS
 from researchgym.engine import Runner, replay_episode
 from tests.engine.test_runner import config, sql, toy_task
@@ -19,14 +21,19 @@ from tests.openai_server import (
     Step,
     context_length_exceeded,
     empty_content,
+    enormous,
     invalid_utf8,
+    no_choices,
+    not_json,
     rate_limited,
     server_error,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from researchgym.agents import AgentContext, Observation
     from researchgym.config import RunConfig
     from tests.openai_server import OpenAIServer
 
@@ -116,10 +123,10 @@ async def test_an_llm_agent_through_litellm_is_recorded_call_by_call(
 async def test_malformed_replies_are_format_errors_then_exit_format(
     tmp_path: Path, openai_server: OpenAIServer
 ) -> None:
+    long = "x" * (MAX_REPLY_CHARS + 1)
     openai_server.script(
         empty_content(),
-        Reply("x" * (MAX_REPLY_CHARS + 1)),
-        *[invalid_utf8()] * 3,  # the first try and two retries: unreadable
+        Reply(long),
         reply("Now properly.", "echo 3 > answer.txt"),
         *[Reply("I will not use a code block.")] * 4,
     )
@@ -138,16 +145,20 @@ async def test_malformed_replies_are_format_errors_then_exit_format(
     calls = await sql(
         cfg, "SELECT retries, error IS NOT NULL AS failed FROM llm_calls ORDER BY seq"
     )
-    assert [(c["retries"], c["failed"]) for c in calls] == [
-        (0, False),
-        (0, False),
-        (2, True),
-        (0, False),
-        *[(0, False)] * 4,
-    ]
-    problems = [r.messages[-1]["content"] for r in openai_server.requests[1:5:3]]
-    assert problems[0].startswith("Your reply was not in the required format: your reply was empty")
-    assert "could not be read" in openai_server.requests[5].messages[-1]["content"]
+    assert [(c["retries"], c["failed"]) for c in calls] == [(0, False)] * 7
+    requests = openai_server.requests
+    problem = requests[1].messages[-1]["content"]
+    assert problem.startswith("Your reply was not in the required format: your reply was empty")
+    # An over-long reply is shown back cut, not sent again whole.
+    said, problem = requests[2].messages[-2:]
+    assert said == {
+        "role": "assistant",
+        "content": "x" * 2000 + f"\n[... {MAX_REPLY_CHARS + 1 - 2000:,} more characters]",
+    }
+    assert problem["content"].startswith(
+        f"Your reply was not in the required format: your reply was {MAX_REPLY_CHARS + 1:,} "
+        f"characters long, over {MAX_REPLY_CHARS:,}"
+    )
 
 
 def free_port() -> int:
@@ -379,3 +390,117 @@ async def test_a_replay_matches_its_episode(tmp_path: Path) -> None:
     # Each replay is a run of its own, in the same store.
     replays = await sql(cfg, "SELECT count(*) AS n FROM runs WHERE run_id LIKE 'replay-of-%'")
     assert replays == [{"n": 4}]
+
+
+# --- whatever a server sends, the run goes on ----------------------------------------------
+
+
+def by_model(scripts: dict[str, list[Step]]) -> Callable[[Received], Step]:
+    """A server default that plays each model its own script (a model per episode)."""
+    left = {model: list(steps) for model, steps in scripts.items()}
+
+    def answer(received: Received) -> Step:
+        steps = left[received.model]
+        assert steps, f"the script of {received.model} is played out"
+        return steps.pop(0)
+
+    return answer
+
+
+class SurrogateCommand:
+    """An agent whose command holds a lone surrogate, as a model's JSON can."""
+
+    async def act(self, observation: Observation) -> str:
+        return "echo 4 > answer.txt # \udc80" if observation.step == 0 else "submit"
+
+
+@agent("test-surrogate-command")
+def _surrogate_command(context: AgentContext) -> SurrogateCommand:
+    return SurrogateCommand()
+
+
+FAULTS: dict[str, list[Step]] = {
+    "ok": [reply("I write it.", "echo 1 > answer.txt"), reply("Done.", "submit")],
+    "surrogate": [
+        reply("I write \ud800 it.", "echo 2 > answer.txt"),
+        reply("Done \udfff.", "submit"),
+    ],
+    "nul": [reply("I write \x00 it.", "echo 3 > answer.txt"), reply("Done.", "submit")],
+    "not-json": [not_json()] * 3,
+    "no-choices": [no_choices()] * 3,
+    "invalid-utf8": [invalid_utf8()] * 3,
+    "enormous": [enormous(50_000_000)] * 3,
+    "hang": [Delay(60)] * 3,
+}
+"""What the server answers each episode's model: the first three are scored as usual, the
+others each fail with one retry policy (the first request and 2 retries)."""
+
+API_ERROR = "submission_not_found (exit_api)"
+
+
+async def test_whatever_a_server_sends_ends_one_episode_at_most(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    openai_server.default = by_model(FAULTS)
+    agents = [{"kind": "llm", "label": m, "params": {"model": f"openai/{m}"}} for m in FAULTS]
+    agents.append({"kind": "test-surrogate-command", "label": "command"})
+    cfg = llm_run(tmp_path, openai_server, agents=agents)
+    await Runner(cfg).run()
+    assert await sql(cfg, "SELECT status FROM runs") == [{"status": "completed"}]
+    episodes = await sql(
+        cfg,
+        "SELECT e.agent, e.exit_status, s.score FROM episodes e "
+        "LEFT JOIN scores s USING (episode_id) ORDER BY e.agent",
+    )
+    assert {e["agent"]: (e["exit_status"], e["score"]) for e in episodes} == {
+        "ok": ("submitted", 1.0),
+        "surrogate": ("submitted", 2.0),
+        "nul": ("submitted", 3.0),
+        "command": ("submitted", 4.0),
+        **{m: (API_ERROR, None) for m in ["not-json", "no-choices", "invalid-utf8", "enormous"]},
+        "hang": (API_ERROR, None),
+    }
+    # One retry policy each, not a format error asked again (that was 4 x 3 requests).
+    asked = collections.Counter(r.model for r in openai_server.requests)
+    assert asked == {m: len(steps) for m, steps in FAULTS.items()}
+    calls = await sql(
+        cfg,
+        "SELECT e.agent, c.retries, c.error, c.response FROM llm_calls c "
+        "JOIN episodes e USING (episode_id) ORDER BY e.agent, c.seq",
+    )
+    # Every call has its row: two for each episode scored, one for each that failed.
+    assert collections.Counter(c["agent"] for c in calls) == {
+        m: 2 if len(steps) == 2 else 1 for m, steps in FAULTS.items()
+    }
+    # What a model wrote is stored as it wrote it, a lone surrogate as its escape.
+    replies = [(c["agent"], c["response"]) for c in calls if c["agent"] in ("surrogate", "nul")]
+    assert replies == [
+        ("nul", "I write \x00 it.\n```\necho 3 > answer.txt\n```"),
+        ("nul", "Done.\n```\nsubmit\n```"),
+        ("surrogate", "I write \\ud800 it.\n```\necho 2 > answer.txt\n```"),
+        ("surrogate", "Done \\udfff.\n```\nsubmit\n```"),
+    ]
+    failed = {c["agent"]: c for c in calls if c["error"] is not None}
+    assert sorted(failed) == ["enormous", "hang", "invalid-utf8", "no-choices", "not-json"]
+    assert all(c["retries"] == 2 and c["response"] is None for c in failed.values())
+    assert failed["hang"]["error"].startswith("Timeout: ")
+    assert failed["enormous"]["error"] == (
+        "the reply was 50,000,000 characters long, over the 4,000,000 that any model writes"
+    )
+    assert await sql(cfg, "SELECT command FROM tool_calls WHERE command LIKE '%# %'") == [
+        {"command": "echo 4 > answer.txt # \\udc80"}
+    ]
+
+
+async def test_a_call_cut_by_the_wall_time_is_recorded(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    openai_server.script(Delay(60))
+    cfg = llm_run(tmp_path, openai_server, models={"timeout": 30}, limits={"max_wall_s": 1})
+    [outcome] = await Runner(cfg).run()
+    assert outcome.exit_status == "submission_not_found (exit_time)"
+    [call] = await sql(cfg, "SELECT retries, error, latency_s FROM llm_calls")
+    assert call["error"] == (
+        "Cancelled: the call was stopped before it ended (its episode ended, or the run)"
+    )
+    assert (call["retries"], 0.5 < call["latency_s"] < 5) == (0, True)

@@ -189,24 +189,64 @@ async def test_a_bad_row_is_rejected_at_once(
     assert sink.sizes() == [("events", 1)]
 
 
-async def test_rows_of_the_wrong_type_are_reported_and_the_others_stored() -> None:
-    sink = RecordingSink()
-    with pytest.raises(StorageError) as caught:
-        async with open_writer(sink) as writer:
-            writer.write_nowait("events", _event(0))
-            writer.write_nowait("events", _event(1, seq="one"))
-            writer.write_nowait("events", _event(2))
-            await writer.flush()
-    assert re.fullmatch(
-        re.escape(
-            "Rows that do not fit the schema of table 'events' were not stored (1 of 3); the "
-            "others were. The first: column 'seq' = 'one' ("
+def _stored(path: Path, statement: str) -> list[dict[str, Any]]:
+    with open_database(path) as con:
+        rows: list[dict[str, Any]] = query(con, statement).to_pylist()
+    return rows
+
+
+async def test_text_no_column_can_hold_is_stored_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "db.duckdb"
+    sink = await anyio.to_thread.run_sync(DuckDBSink, path)
+    async with open_writer(sink, flush_interval=3600) as writer:
+        writer.write_nowait("events", _event(0, payload="a lone \ud800 and \udfff"))
+        writer.write_nowait("events", _event(1, payload=b"not UTF-8: caf\xe9"))
+        writer.write_nowait("events", _event(2, payload="NUL \x00 as it is", agent="\ud83d"))
+        writer.write_nowait("events", _event(3, payload="plain"))
+        await writer.flush()
+        assert writer.statistics() == WriterStatistics(
+            rows_written=4, rows_pending=0, batches_written=1, flushes=1, rows_escaped=3
         )
-        + r".+\)\.",
-        str(caught.value),
+        assert writer.problems == ()
+    stored = await anyio.to_thread.run_sync(_stored, path, "SELECT agent, payload FROM events")
+    assert stored == [
+        {"agent": None, "payload": "a lone \\ud800 and \\udfff"},
+        {"agent": None, "payload": "not UTF-8: caf\\xe9"},
+        {"agent": "\\ud83d", "payload": "NUL \x00 as it is"},
+        {"agent": None, "payload": "plain"},
+    ]
+
+
+async def test_values_that_do_not_fit_are_repaired_and_the_run_goes_on() -> None:
+    sink = RecordingSink()
+    async with open_writer(sink, flush_interval=3600) as writer:
+        writer.write_nowait("events", _event(0))
+        writer.write_nowait("events", _event(1, seq="one"))  # cannot be null: left out
+        writer.write_nowait("events", _event(2, cause_seq=2**64))  # stored as null
+        writer.write_nowait("events", _event(3, payload={"a": "\ud800"}))  # stored as its text
+        await writer.flush()
+        writer.write_nowait("events", _event(4))  # the writer goes on
+    assert [(row["seq"], row["cause_seq"], row["payload"]) for row in sink.rows()] == [
+        (0, None, None),
+        (2, None, None),
+        (3, None, "{'a': '\\ud800'}"),
+        (4, None, None),
+    ]
+    assert writer.statistics() == WriterStatistics(
+        rows_written=4,
+        rows_pending=0,
+        batches_written=2,
+        flushes=2,
+        rows_repaired=2,
+        rows_dropped=1,
     )
-    assert [row["seq"] for row in sink.rows()] == [0, 2]
-    assert sink.closed
+    assert [re.sub(r" \(.*\): ", " (...): ", problem) for problem in writer.problems] == [
+        "table 'events', column 'seq' = 'one' (...): the row was left out (the column cannot "
+        "be null)",
+        "table 'events', column 'cause_seq' = 18446744073709551616 (...): stored as null",
+        "table 'events', column 'payload' = {'a': '\\ud800'} (...): stored as its text",
+    ]
+    assert writer.error is None
 
 
 async def test_a_failing_sink_ends_the_context_with_storage_error() -> None:
