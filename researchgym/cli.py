@@ -113,8 +113,22 @@ def run(
     parquet: Annotated[
         Path | None, typer.Option(help="Store Parquet files in this directory instead.")
     ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            help="Continue this stored run: keep its episodes that ended, run the rest (its "
+            "stored configuration, with the options given on top)."
+        ),
+    ] = None,
+    retry_errors: Annotated[
+        int | None,
+        typer.Option(help="Tries again an episode ended by an infrastructure failure, N times."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Resume even if a task or an agent changed since the run.")
+    ] = False,
 ) -> None:
-    """Run agents on tasks and store every event."""
+    """Run agents on tasks and store every event (or resume a run: --resume RUN_ID)."""
     from researchgym.config import load_run_config, run_config
 
     overrides: dict[str, Any] = {
@@ -122,6 +136,7 @@ def run(
         "agents": _agents(agent, model, planner_model, executor_model),
         "attempts": attempts,
         "models": {"api_base": api_base} if api_base else None,
+        "retry_errors": retry_errors,
     }
     limits = {"max_steps": max_steps, "concurrent_episodes": concurrency}
     if any(v is not None for v in limits.values()):
@@ -135,8 +150,31 @@ def run(
         overrides["storage"] = (
             {"format": "parquet", "path": parquet} if parquet else {"format": "duckdb", "path": db}
         )
+    if resume is not None:
+        overrides.update(run_id=resume, resume=True)
+        if config is None:
+            cfg = _stored_config(resume, overrides)
+            _run_with_progress(cfg, force=force)
+            return
     cfg = load_run_config(config, **overrides) if config else run_config(overrides)
-    _run_with_progress(cfg)
+    _run_with_progress(cfg, force=force)
+
+
+def _stored_config(run_id: str, overrides: dict[str, Any]) -> RunConfig:
+    """The configuration a stored run ran with, with ``overrides`` on top."""
+    from researchgym.config import merge, run_config
+    from researchgym.storage import stored_run
+
+    storage = run_config({"storage": overrides.get("storage")}).storage
+    stored = stored_run(storage.path, run_id)
+    if stored is None or stored.run is None:
+        raise ConfigError(
+            f"There is no configuration of a run '{run_id}' in {storage.path} to resume: "
+            "pass --db (or --parquet) where it is stored, or its run configuration file with "
+            "the same run_id."
+        )
+    data = json.loads(str(stored.run["config"]))
+    return run_config(merge(data, overrides), source=f"the stored run {run_id}")
 
 
 def _agents(
@@ -164,7 +202,7 @@ def _agents(
     return agents
 
 
-def _run_with_progress(cfg: RunConfig) -> None:
+def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     from researchgym.engine import Runner
     from researchgym.sandboxes import choose_sandboxes
 
@@ -173,8 +211,9 @@ def _run_with_progress(cfg: RunConfig) -> None:
     if cfg.sandbox.kind == "auto":  # settled once: the run stores what ran, and why
         box = cfg.sandbox.model_copy(update={"kind": choice.kind, "chosen": choice.because})
         cfg = cfg.model_copy(update={"sandbox": box})
-    runner = Runner(cfg)
-    console.print(f"Run [bold]{cfg.run_id}[/] -> {cfg.storage.path}")
+    runner = Runner(cfg, force=force)
+    resumed = " (resumed)" if cfg.resume else ""
+    console.print(f"Run [bold]{cfg.run_id}[/]{resumed} -> {cfg.storage.path}")
     with Progress(
         TextColumn("[bold]episodes"),
         BarColumn(),
@@ -309,7 +348,8 @@ def report(
             "solvers": result.solvers,
             "exit_statuses": result.exit_statuses,
         }
-        out = {"runs": result.runs, "k": result.k, "tau_max": result.tau_max}
+        out = {"runs": result.runs, "states": result.states, "k": result.k}
+        out["tau_max"] = result.tau_max
         out |= {name: table.to_pylist() for name, table in tables.items()}
         print(json.dumps(out, default=str, indent=2))
     elif format is Format.csv:
@@ -329,7 +369,9 @@ def _chosen_runs(con: duckdb.DuckDBPyConnection, given: list[str] | None, db: Pa
     if not runs:
         errors.print(f"No runs in {db} yet. Start one with: researchgym run")
         raise typer.Exit(1)
-    stored = query(con, "SELECT DISTINCT run_id FROM episodes ORDER BY run_id").column(0)
+    stored = query(
+        con, "SELECT run_id FROM runs UNION SELECT run_id FROM episodes ORDER BY run_id"
+    ).column(0)
     unknown = sorted(set(runs) - set(stored.to_pylist()))
     if unknown:
         errors.print(
@@ -344,7 +386,14 @@ def _chosen_runs(con: duckdb.DuckDBPyConnection, given: list[str] | None, db: Pa
 def _print_report(result: Report) -> None:
     from researchgym.storage import VARIANTS
 
-    console.print(f"Runs: {', '.join(result.runs)}", highlight=False)
+    runs = [f"{run} ({result.states[run]})" for run in result.runs]
+    console.print(f"Runs: {', '.join(runs)}", highlight=False)
+    if "interrupted" in result.states.values():
+        console.print(
+            "An interrupted run's process is gone; continue it with: researchgym run "
+            "--resume RUN_ID",
+            style="dim",
+        )
     for variant in VARIANTS:
         title = f"{variant.replace('_', ' ').title()}@{result.k}"
         console.print(_rich_table(result.by_task(variant), title=title))

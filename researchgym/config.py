@@ -39,6 +39,7 @@ __all__ = [
     "SandboxConfig",
     "StorageConfig",
     "load_run_config",
+    "merge",
     "run_config",
 ]
 
@@ -164,6 +165,12 @@ class RunConfig(_Strict):
     models: ModelsConfig = ModelsConfig()
     cpus: Cpus = Cpus()
     storage: StorageConfig = StorageConfig()
+    resume: bool = False
+    """Continue the stored run of this run_id: keep its episodes that ended, run the rest
+    (``researchgym run --resume RUN_ID``)."""
+    retry_errors: int = Field(default=0, ge=0)
+    """Tries an attempt gets again after an infrastructure failure (the sandbox died, a
+    daemon error, the model API failing past its retries); never after the agent's own."""
 
 
 def load_run_config(path: Path, **overrides: Any) -> RunConfig:
@@ -180,14 +187,15 @@ def load_run_config(path: Path, **overrides: Any) -> RunConfig:
         raise ConfigError(f"Cannot read the run configuration {path}: {e}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"The run configuration {path} must be a mapping of keys to values.")
-    return run_config(_merge(data, overrides), source=str(path))
+    return run_config(merge(data, overrides), source=str(path))
 
 
-def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` on top: None values ignored, mappings merged key by key."""
     merged = dict(base)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merged[key] = _merge(base[key], value)
+            merged[key] = merge(base[key], value)
         elif value is not None:
             merged[key] = value
     return merged

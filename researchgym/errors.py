@@ -240,9 +240,9 @@ class ModelApiError(ModelError):
 class MalformedReplyError(ModelApiError):
     """The server kept answering with something that is not a completion.
 
-    Not JSON, not UTF-8, or no choices: it is retried like a server error, and raised when
-    the last answer was still unreadable. An agent may ask again (the LLM agent may treat it
-    as a reply in the wrong format) or, as for any ``ModelApiError``, end with ``exit_api``.
+    Not JSON, not UTF-8, no choices, or far too long: it is retried like a server error, and
+    raised when the last answer was still unreadable. As for any ``ModelApiError``, the LLM
+    agent then ends with ``exit_api``: one retry policy, never a format error asked again.
 
     Attributes:
         model: The model string.
@@ -287,10 +287,13 @@ class SandboxBrokenError(SandboxError):
 
     Attributes:
         reason: What was seen, in words.
+        by_agent: True when the agent's own command ended the shell (it ran ``exit``), not
+            the sandbox's failure: trying the episode again would not help.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, by_agent: bool = False) -> None:
         self.reason = reason
+        self.by_agent = by_agent
         super().__init__(f"The sandbox's shell is gone: {reason}.")
 
 

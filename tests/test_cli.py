@@ -79,8 +79,11 @@ def test_report_shows_scores_at_k_aup_failures_and_statuses(db: Path) -> None:
 def test_report_as_json_has_every_table_at_full_precision(db: Path) -> None:
     done = cli("report", "--db", db, "--format", "json")
     report = json.loads(done.stdout)
-    assert list(report) == ["runs", "k", "tau_max", "scores", "solvers", "exit_statuses"]
+    assert list(report) == [
+        "runs", "states", "k", "tau_max", "scores", "solvers", "exit_statuses"
+    ]  # fmt: skip
     assert (report["k"], report["tau_max"]) == (4, 0.4)
+    assert report["states"] == {report["runs"][0]: "completed"}
     baseline, llm = report["scores"]
     assert (baseline["agent"], llm["agent"]) == ("baseline", "llm-mock")
     assert baseline["best_attempt_at_k"] == baseline["baseline"] == 2.64314

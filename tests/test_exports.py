@@ -14,18 +14,20 @@ PACKAGE = Path(researchgym.__file__).parent
 SUBPACKAGES = ["engine", "agents", "tools", "sandboxes", "tasks", "storage"]
 
 ALLOWED: dict[str, set[str]] = {
-    "engine": {"agents", "tools", "sandboxes", "tasks", "storage", "errors", "config", ""},
+    "engine": {"agents", "tools", "sandboxes", "tasks", "storage", "errors", "config", "", "_host"},
     "agents": {"tasks", "errors"},
     "tools": {"sandboxes", "tasks", "errors"},
-    "sandboxes": {"errors", ""},
+    "sandboxes": {"errors", "", "_host"},
     "tasks": {"sandboxes", "errors"},
-    "storage": {"errors"},
+    "storage": {"errors", "_host"},
     "config": {"errors", "tasks"},
     "errors": set(),
+    "_host": set(),
     "cli": {"engine", "sandboxes", "storage", "tasks", "config", "errors"},
     "__main__": {"cli"},
 }
-"""For each part of the package, the other parts it may import ("" is the package root)."""
+"""For each part of the package, the other parts it may import ("" is the package root;
+``_host``, what any layer may ask of this host, imports nothing of the package)."""
 
 BACKEND_NEUTRAL = [
     "engine",

@@ -7,10 +7,15 @@
    -> observation, until it submits or a limit autosubmits.
 4. Record how it ended. A failure ends this episode only: a dead sandbox is
    ``early_exit``, anything else ``exit_error``, each with its error stored.
+
+The episode's row is written when it starts (``running``) and again when it ends, so that
+a run killed meanwhile leaves a row saying which episodes it was in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -23,7 +28,7 @@ from researchgym.engine.env import ResearchEnv
 from researchgym.engine.limits import StepLimit
 from researchgym.engine.recorder import now_us
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
-from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR
+from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR, RUNNING
 from researchgym.errors import SandboxError
 
 if TYPE_CHECKING:
@@ -33,17 +38,39 @@ if TYPE_CHECKING:
     from researchgym.sandboxes import SandboxProvider, SandboxSpec
     from researchgym.tasks import Task
 
-__all__ = ["EpisodeOutcome", "EpisodePlan", "RunContext", "run_episode"]
+__all__ = ["EpisodeOutcome", "EpisodePlan", "RunContext", "attempt_key", "run_episode"]
 
 
 @dataclass(frozen=True)
 class EpisodePlan:
-    """One episode to run: a task, an agent, an attempt."""
+    """One episode to run: a try of an attempt (a task, an agent, an attempt number)."""
 
-    episode_id: str
+    run_id: str
     task: Task
     agent: AgentConfig
     attempt: int
+    attempt_key: str
+    """The attempt's identity (``attempt_key``)."""
+    try_number: int = 1
+    """Which try of the attempt this is, from 1."""
+
+    @property
+    def episode_id(self) -> str:
+        """The run, the attempt and the try: unique, and the same when a run is resumed."""
+        return f"{self.run_id}-{self.attempt_key[:12]}-{self.try_number}"
+
+    def next_try(self) -> EpisodePlan:
+        """The plan of this attempt's next try."""
+        return replace(self, try_number=self.try_number + 1)
+
+
+def attempt_key(task: Task, agent: AgentConfig, attempt: int) -> str:
+    """The identity of an attempt: the same task content, agent configuration and number.
+
+    It does not depend on the researchgym version, the run, or where the task folder lies.
+    """
+    identity = [task.content_hash, agent.model_dump(mode="json"), attempt]
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 class EpisodeOutcome(NamedTuple):
@@ -53,6 +80,8 @@ class EpisodeOutcome(NamedTuple):
     exit_status: str
     error: str | None
     steps: int
+    retryable: bool = False
+    """Whether an infrastructure failure ended it (see ``episodes.retryable``)."""
 
 
 @dataclass(frozen=True)
@@ -87,30 +116,39 @@ async def run_episode(plan: EpisodePlan, run: RunContext) -> EpisodeOutcome:
     """Run one episode to its end and record it; only cancellation propagates."""
     recorder = run.recorder
     recorder.open_episode(plan.episode_id)
-    started_at = now_us()
-    status: str = CANCELLED
-    error: str | None = None
+    row = _EpisodeRow(plan, run.sandboxes.kind, now_us())
+    ending = _Ended(CANCELLED, None, retryable=False)
     try:
+        await recorder.row("episodes", **row.started())
         await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
-        status, error = await _play_safely(plan, run)
+        ending = await _play_safely(plan, run)
     finally:
         with anyio.CancelScope(shield=True):
             steps = recorder.steps(plan.episode_id)
-            kind = run.sandboxes.kind
-            await _record_end(plan, recorder, started_at, kind, steps, status, error)
-    return EpisodeOutcome(plan.episode_id, status, error, steps)
+            await _record_end(plan, recorder, row, steps, ending)
+    return EpisodeOutcome(plan.episode_id, ending.status, ending.error, steps, ending.retryable)
 
 
-async def _play_safely(plan: EpisodePlan, run: RunContext) -> tuple[str, str | None]:
-    status, error = EXIT_ERROR, None
+class _Ended(NamedTuple):
+    status: str
+    error: str | None
+    retryable: bool
+
+
+async def _play_safely(plan: EpisodePlan, run: RunContext) -> _Ended:
+    ended = _Ended(EXIT_ERROR, None, retryable=False)
     try:
         status, error = await _play(plan, run)
+        # the model's API failed past its retries: an infrastructure failure
+        ended = _Ended(status, error, retryable="(exit_api)" in status)
     except* SandboxError as group:
-        status, error = EARLY_EXIT, _error_text(group)
+        # the sandbox died or could not start, unless the agent's own command ended it
+        by_agent = all(getattr(e, "by_agent", False) for e in _leaves(group))
+        ended = _Ended(EARLY_EXIT, _error_text(group), retryable=not by_agent)
     except* Exception as group:
-        if status != EARLY_EXIT:
-            error = _error_text(group)
-    return status, error
+        if ended.status != EARLY_EXIT:
+            ended = _Ended(EXIT_ERROR, _error_text(group), retryable=False)
+    return ended
 
 
 async def _play(plan: EpisodePlan, run: RunContext) -> Ending:
@@ -139,40 +177,72 @@ async def _play(plan: EpisodePlan, run: RunContext) -> Ending:
     return ending
 
 
+class _EpisodeRow(NamedTuple):
+    """An episode's row: written when it starts, and again when it ends."""
+
+    plan: EpisodePlan
+    sandbox_kind: str
+    started_at: int
+
+    def started(self) -> dict[str, object]:
+        spec, plan = self.plan.task.spec, self.plan
+        return {
+            "episode_id": plan.episode_id,
+            "task_id": spec.id,
+            "agent": plan.agent.label,
+            "attempt": plan.attempt,
+            "sandbox": self.sandbox_kind,
+            "exit_status": RUNNING,
+            "steps": 0,
+            "metric": spec.metric.name,
+            "direction": spec.metric.direction,
+            "baseline": spec.baseline.score,
+            "started_at": self.started_at,
+            "attempt_key": plan.attempt_key,
+            "try_number": plan.try_number,
+            "task_hash": plan.task.content_hash,
+            "retryable": False,
+            "recorded_at": self.started_at,
+        }
+
+
 async def _record_end(
-    plan: EpisodePlan,
-    recorder: Recorder,
-    started_at: int,
-    sandbox_kind: str,
-    steps: int,
-    status: str,
-    error: str | None,
+    plan: EpisodePlan, recorder: Recorder, row: _EpisodeRow, steps: int, ended: _Ended
 ) -> None:
-    spec = plan.task.spec
     await recorder.event(
-        plan.episode_id, "episode_end", payload={"exit_status": status, "error": error}
+        plan.episode_id,
+        "episode_end",
+        payload={"exit_status": ended.status, "error": ended.error},
     )
-    await recorder.row(
-        "episodes",
-        episode_id=plan.episode_id,
-        task_id=spec.id,
-        agent=plan.agent.label,
-        attempt=plan.attempt,
-        sandbox=sandbox_kind,
-        exit_status=status,
-        error=error,
-        steps=steps,
-        metric=spec.metric.name,
-        direction=spec.metric.direction,
-        baseline=spec.baseline.score,
-        started_at=started_at,
-        ended_at=now_us(),
-    )
+    now = now_us()
+    end = {
+        "exit_status": ended.status,
+        "error": ended.error,
+        "steps": steps,
+        "ended_at": now,
+        "retryable": ended.retryable,
+        "recorded_at": now,
+    }
+    await recorder.row("episodes", **{**row.started(), **end})
     recorder.close_episode(plan.episode_id)
 
 
 def _describe(plan: EpisodePlan) -> dict[str, object]:
-    return {"task_id": plan.task.spec.id, "agent": plan.agent.label, "attempt": plan.attempt}
+    return {
+        "task_id": plan.task.spec.id,
+        "agent": plan.agent.label,
+        "attempt": plan.attempt,
+        "try": plan.try_number,
+    }
+
+
+def _leaves(group: BaseExceptionGroup[Exception]) -> list[BaseException]:
+    """The exceptions of a group, nested groups flattened."""
+    return [
+        leaf
+        for e in group.exceptions
+        for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])
+    ]
 
 
 def _error_text(group: BaseExceptionGroup[Exception]) -> str:

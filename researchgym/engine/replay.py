@@ -76,8 +76,8 @@ async def replay_episode(
     """
     stored = await anyio.to_thread.run_sync(_read, store.path, episode_id)
     config = await anyio.to_thread.run_sync(_replay_config, stored, store, sandbox)
-    await Runner(config).run()
-    replayed = await anyio.to_thread.run_sync(_read, store.path, f"{config.run_id}-0")
+    [outcome] = await Runner(config).run()
+    replayed = await anyio.to_thread.run_sync(_read, store.path, outcome.episode_id)
     return _compare(stored, replayed)
 
 

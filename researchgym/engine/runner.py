@@ -10,26 +10,35 @@ from __future__ import annotations
 
 import collections
 import itertools
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 import researchgym
+from researchgym._host import hostname
 from researchgym.agents import ModelSettings, check_agent, check_model
 from researchgym.engine.bus import open_bus
-from researchgym.engine.episode import EpisodeOutcome, EpisodePlan, RunContext, run_episode
+from researchgym.engine.episode import (
+    EpisodeOutcome,
+    EpisodePlan,
+    RunContext,
+    attempt_key,
+    run_episode,
+)
 from researchgym.engine.placement import engine_placement
 from researchgym.engine.recorder import Recorder, now_us
+from researchgym.engine.resume import resume
 from researchgym.engine.status import FAILED
 from researchgym.errors import ConfigError
-from researchgym.sandboxes import choose_sandboxes, open_sandboxes
-from researchgym.storage import DuckDBSink, ParquetSink, has_run, open_writer
+from researchgym.sandboxes import choose_sandboxes, open_sandboxes, remove_leftovers
+from researchgym.storage import DuckDBSink, ParquetSink, open_writer, stored_run
 from researchgym.tasks import builtin_task_ids, resolve_task
 
 if TYPE_CHECKING:
     from researchgym.config import ModelsConfig, RunConfig, StorageConfig
-    from researchgym.storage import Sink
+    from researchgym.storage import Sink, StoredRun
     from researchgym.tasks import Task
 
 __all__ = ["RunStatistics", "Runner", "load_tasks", "open_sink"]
@@ -54,9 +63,12 @@ class RunStatistics:
 class Runner:
     """Runs one RunConfig. ``await runner.run()``; poll ``statistics()`` for progress."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, *, force: bool = False) -> None:
+        """Prepare a run of ``config``; ``force`` resumes it even if a task or agent changed."""
         self.config = config
         self.outcomes: list[EpisodeOutcome] = []
+        self._force = force
+        self._attempts = 0
         self._planned = 0
         self._running = 0
         self._recorder: Recorder | None = None
@@ -84,17 +96,22 @@ class Runner:
         plans = await anyio.to_thread.run_sync(self._plan)
         await self._check_models()
         await self._choose_sandboxes(plans)
-        self._planned = len(plans)
+        self._attempts = len(plans)
         storage, run_id = self.config.storage, self.config.run_id
-        if await anyio.to_thread.run_sync(has_run, storage.path, run_id):
-            raise ConfigError(
-                f"The run id '{run_id}' is already in {storage.path}: give the run a new "
-                "run_id, or leave it out for a fresh one."
-            )
+        stored = await anyio.to_thread.run_sync(stored_run, storage.path, run_id)
+        started_at, interrupted = now_us(), list[dict[str, Any]]()
+        if stored is not None or self.config.resume:
+            plans, interrupted, started_at = await self._resume(plans, stored, started_at)
+        self._planned = len(plans)
         sink = await anyio.to_thread.run_sync(open_sink, storage)
         async with open_writer(sink) as writer:
             self._recorder = recorder = Recorder(writer, run_id=self.config.run_id)
-            started_at, status = now_us(), "cancelled"
+            status = "cancelled"
+            # On disk at once: a run killed from here on is known to have been running.
+            await self._record_run(recorder, started_at, "running", self._attempts, ended=False)
+            for row in interrupted:
+                await recorder.row("episodes", **row)
+            await writer.flush()
             try:
                 await self._run_all(plans, recorder)
                 status = "completed"
@@ -105,7 +122,7 @@ class Runner:
                 if writer.error is not None:  # a failed flush cancels the run: it failed
                     status = "failed"
                 with anyio.CancelScope(shield=True):
-                    await self._record_run(recorder, started_at, status, len(plans))
+                    await self._record_run(recorder, started_at, status, self._attempts, ended=True)
         return self.outcomes
 
     def _plan(self) -> list[EpisodePlan]:
@@ -116,9 +133,39 @@ class Runner:
             tasks, self.config.agents, range(1, self.config.attempts + 1)
         )
         return [
-            EpisodePlan(f"{self.config.run_id}-{n}", task, agent, attempt)
-            for n, (task, agent, attempt) in enumerate(combinations)
+            EpisodePlan(self.config.run_id, task, agent, n, attempt_key(task, agent, n))
+            for task, agent, n in combinations
         ]
+
+    async def _resume(
+        self, plans: list[EpisodePlan], stored: StoredRun | None, started_at: int
+    ) -> tuple[list[EpisodePlan], list[dict[str, Any]], int]:
+        """What a resumed run still runs, the rows to store as interrupted, its first start.
+
+        What the killed process left of its sandboxes is removed first.
+        """
+        cfg = self.config
+        if not cfg.resume:
+            raise ConfigError(
+                f"The run id '{cfg.run_id}' is already in {cfg.storage.path}: give the run a "
+                "new run_id (or leave it out for a fresh one), or resume it: researchgym run "
+                f"--resume {cfg.run_id}."
+            )
+        if stored is None:
+            raise ConfigError(
+                f"There is no run '{cfg.run_id}' in {cfg.storage.path} to resume; "
+                "researchgym report --db ... lists the runs there."
+            )
+        work = resume(
+            plans,
+            stored,
+            path=cfg.storage.path,
+            retry_errors=cfg.retry_errors,
+            force=self._force,
+        )
+        await remove_leftovers(cfg.sandbox.kind, run_id=cfg.run_id)
+        first = (stored.run or {}).get("started_at")
+        return work.to_run, work.interrupted, _microseconds(first) if first else started_at
 
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
         cfg = self.config
@@ -151,6 +198,10 @@ class Runner:
                     self._running += 1
                     try:
                         outcome = await run_episode(plan, run)
+                        # an infrastructure failure: the next try, while retries are left
+                        while outcome.retryable and plan.try_number <= cfg.retry_errors:
+                            plan = plan.next_try()
+                            outcome = await run_episode(plan, run)
                     finally:
                         self._running -= 1
                     self.outcomes.append(outcome)
@@ -186,16 +237,21 @@ class Runner:
             await check_model(name, api_base=api_base or self.config.models.api_base)
 
     async def _record_run(
-        self, recorder: Recorder, started_at: int, status: str, episodes: int
+        self, recorder: Recorder, started_at: int, status: str, episodes: int, *, ended: bool
     ) -> None:
+        """The run's row: written when it starts (``running``) and again when it ends."""
+        now = now_us()
         await recorder.row(
             "runs",
             started_at=started_at,
-            ended_at=now_us(),
+            ended_at=now if ended else None,
             status=status,
             episodes=episodes,
             config=self.config.model_dump_json(),
             version=researchgym.__version__,
+            host=hostname(),
+            pid=os.getpid(),
+            recorded_at=now,
         )
 
 
@@ -215,6 +271,11 @@ def model_settings(models: ModelsConfig) -> ModelSettings:
     return ModelSettings(
         timeout=models.timeout, max_retries=models.retries, concurrency=models.concurrency
     )
+
+
+def _microseconds(moment: Any) -> int:
+    """A stored timestamp (a datetime) as microseconds since the epoch."""
+    return int(moment.timestamp() * 1_000_000)
 
 
 def _models(params: Any) -> set[tuple[str, str | None]]:

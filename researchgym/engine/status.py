@@ -12,6 +12,8 @@ __all__ = [
     "EARLY_EXIT",
     "EXIT_ERROR",
     "FAILED",
+    "INTERRUPTED",
+    "RUNNING",
     "ExitReason",
     "ScoreKind",
     "exit_status",
@@ -31,6 +33,10 @@ EXIT_ERROR = "exit_error"
 """Anything else went wrong; the error is stored with the episode."""
 CANCELLED = "cancelled"
 """The run was cancelled (Ctrl-C) before the episode ended."""
+RUNNING = "running"
+"""The episode has not ended yet (its row is written when it starts)."""
+INTERRUPTED = "interrupted"
+"""The episode's run was killed before it ended: what a resumed run records for it."""
 FAILED = (EARLY_EXIT, EXIT_ERROR)
 """The exit statuses of episodes that failed."""
 

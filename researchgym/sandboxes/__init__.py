@@ -81,6 +81,7 @@ from researchgym.sandboxes.provider import (
     SandboxProvider,
     choose_sandboxes,
     open_sandboxes,
+    remove_leftovers,
 )
 from researchgym.sandboxes.shell import (
     DEFAULT_GRACE,
@@ -141,6 +142,7 @@ __all__ = [
     "open_sandboxes",
     "prune_disks",
     "prune_sandboxes",
+    "remove_leftovers",
     "sandbox_status",
     "start_docker_sandbox",
 ]

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import anyio
 
-from researchgym.sandboxes._processes import pid_alive
+from researchgym._host import pid_alive
 
 __all__ = ["Cgroups", "cgroup_support", "open_cgroups", "prune_cgroups"]
 

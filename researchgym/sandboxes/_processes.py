@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LocalShellTransport",
-    "pid_alive",
     "run_process",
     "spawn_local_helper",
     "spawn_local_shell",
@@ -134,17 +133,6 @@ def _kill_session(sid: int) -> None:
         if not members:
             return
         _kill(members)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process of this host (of any user) has the id ``pid``."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _status(returncode: int) -> int:

@@ -33,8 +33,8 @@ from typing import NamedTuple
 import anyio
 from anyio.abc import AsyncResource
 
+from researchgym._host import pid_alive
 from researchgym.errors import SandboxError
-from researchgym.sandboxes._processes import pid_alive
 
 __all__ = [
     "DEFAULT_DISK",

@@ -16,7 +16,6 @@ import collections
 import contextlib
 import os
 import re
-import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,10 +24,10 @@ import aiodocker
 import aiohttp
 import anyio
 
+from researchgym._host import hostname, pid_alive
 from researchgym.errors import ImageMissingError, SandboxError
 from researchgym.sandboxes._cgroup import prune_cgroups
 from researchgym.sandboxes._docker_exec import AGENT_UID
-from researchgym.sandboxes._processes import pid_alive
 from researchgym.sandboxes.base import memory_bytes
 from researchgym.sandboxes.disk import disk_support, open_disk, prune_disks
 from researchgym.sandboxes.docker import DockerSandbox, container_config, start_docker_sandbox
@@ -72,7 +71,7 @@ async def _rename(sandbox: DockerSandbox, name: str) -> None:
 
 
 def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{hostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -294,6 +293,6 @@ async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False
 
 def _alive(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
+    if host != hostname():
         return bool(host)  # another host's: it may well be running
     return pid.isdigit() and pid_alive(int(pid))

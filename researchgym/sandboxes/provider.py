@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 
     from researchgym.sandboxes.base import Sandbox, SandboxSpec
 
-__all__ = ["SandboxChoice", "SandboxKind", "SandboxProvider", "choose_sandboxes", "open_sandboxes"]
+__all__ = [
+    "SandboxChoice",
+    "SandboxKind",
+    "SandboxProvider",
+    "choose_sandboxes",
+    "open_sandboxes",
+    "remove_leftovers",
+]
 
 SandboxKind = Literal["auto", "docker", "local"]
 """docker: a container per episode; local: a temporary directory, no isolation; auto: docker
@@ -153,3 +160,24 @@ async def _docker_problem() -> str | None:
             return None
     except DockerUnavailableError as e:
         return e.reason
+
+
+async def remove_leftovers(kind: SandboxKind, *, run_id: str) -> None:
+    """Remove what killed processes left of a run's sandboxes, before the run resumes.
+
+    Its containers whose process is gone (docker), and every sandbox disk and control group
+    of a process that is gone.
+
+    Raises:
+        DockerUnavailableError: If ``kind`` is docker and no daemon answers.
+    """
+    from researchgym.sandboxes._cgroup import prune_cgroups
+    from researchgym.sandboxes.disk import prune_disks
+
+    if kind != "local":
+        from researchgym.sandboxes.docker_pool import prune_sandboxes
+
+        await prune_sandboxes(run_id=run_id)  # disks and groups too
+        return
+    await anyio.to_thread.run_sync(prune_disks)
+    await anyio.to_thread.run_sync(prune_cgroups)

@@ -227,6 +227,7 @@ class ShellSession(AsyncResource):
         self._leftover = b""
         self._stale: _Reply | None = None
         self._broken: str | None = None
+        self._broken_by_agent = False
         self._closed = False
 
     @classmethod
@@ -292,7 +293,7 @@ class ShellSession(AsyncResource):
         if self._closed:
             raise SandboxClosedError()
         if self._broken is not None:
-            raise SandboxBrokenError(self._broken)
+            raise SandboxBrokenError(self._broken, by_agent=self._broken_by_agent)
 
     async def _exec_framed(self, command: str, timeout: float) -> ExecResult:
         marker = f"__RGYM_{os.urandom(16).hex()}__:"
@@ -362,5 +363,6 @@ class ShellSession(AsyncResource):
         said = "exited" if status is None else f"exited with status {status}"
         why = gone or f"the shell {said} (did a command run 'exit'?)"
         self._broken = f"{why}; open a new sandbox"
+        self._broken_by_agent = gone is None
         self._stale = None
-        return SandboxBrokenError(self._broken)
+        return SandboxBrokenError(self._broken, by_agent=self._broken_by_agent)

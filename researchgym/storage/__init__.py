@@ -12,6 +12,7 @@ metrics.py   best_at_k, failures, ...         the metrics as Arrow tables, from 
 report.py    report, Report, latest_run_id    the run report: scores at k, AUP, cost, failures
 profiles.py  performance_profiles, ...        performance profiles and AUP, from any scores
 plots.py     write_plots, PLOTS               the plots of some runs, as PNG files
+runs.py      stored_run, run_state            a run as stored; interrupted if its process died
 charts.py                                     ... drawn by matplotlib (imported when plotting)
 ```
 
@@ -27,7 +28,7 @@ Example::
 
 from __future__ import annotations
 
-from researchgym.storage.database import has_run, open_database, query
+from researchgym.storage.database import open_database, query
 from researchgym.storage.duckdb import DuckDBSink
 from researchgym.storage.metrics import (
     ActionDimension,
@@ -51,13 +52,15 @@ from researchgym.storage.profiles import (
     read_scores_csv,
 )
 from researchgym.storage.report import Report, latest_run_id, report
-from researchgym.storage.schema import SCHEMAS, TableName, column_doc
+from researchgym.storage.runs import StoredRun, run_state, stored_run
+from researchgym.storage.schema import KEYS, SCHEMAS, TableName, column_doc
 from researchgym.storage.sink import Sink
 from researchgym.storage.views import VIEWS, Dimension, ViewDoc
 from researchgym.storage.writer import Writer, WriterStatistics, open_writer
 
 __all__ = [
     "BASELINE",
+    "KEYS",
     "PLOTS",
     "SCHEMAS",
     "VARIANTS",
@@ -70,6 +73,7 @@ __all__ = [
     "Report",
     "Sink",
     "SolverScore",
+    "StoredRun",
     "TableName",
     "Variant",
     "ViewDoc",
@@ -81,7 +85,6 @@ __all__ = [
     "costs",
     "exit_statuses",
     "failures",
-    "has_run",
     "latest_run_id",
     "open_database",
     "open_writer",
@@ -90,6 +93,8 @@ __all__ = [
     "query",
     "read_scores_csv",
     "report",
+    "run_state",
     "solver_name",
+    "stored_run",
     "write_plots",
 ]

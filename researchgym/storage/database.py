@@ -29,10 +29,12 @@ from researchgym.storage.duckdb import (
     comment_sql,
     connect_file,
     create_table_sql,
+    duckdb_type,
+    latest_rows,
     sql_identifier,
     sql_literal,
 )
-from researchgym.storage.schema import SCHEMAS
+from researchgym.storage.schema import KEYS, SCHEMAS
 from researchgym.storage.views import create_views
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
     from researchgym.storage.schema import TableName
 
-__all__ = ["has_run", "open_database", "query"]
+__all__ = ["open_database", "query"]
 
 
 def open_database(target: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -83,7 +85,7 @@ def _open_parquet(root: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     try:
         for table in SCHEMAS:
-            con.execute(_parquet_view_sql(root, table) or create_table_sql(table))
+            con.execute(_parquet_view_sql(con, root, table) or create_table_sql(table))
             con.execute(comment_sql(table))
     except duckdb.Error as exc:
         con.close()
@@ -123,15 +125,28 @@ def _locked(
     return con
 
 
-def _parquet_view_sql(root: Path, table: TableName) -> str | None:
+def _parquet_view_sql(con: duckdb.DuckDBPyConnection, root: Path, table: TableName) -> str | None:
+    """A view of a table's files, with a keyed table's last written row of each key.
+
+    A column that older files lack is null in their rows.
+    """
     if next((root / table).glob("*/*.parquet"), None) is None:
         return None
     pattern = sql_literal(str(root / table / "*" / "*.parquet"))
-    columns = ", ".join(sql_identifier(name) for name in SCHEMAS[table].names)
-    return (
-        f"CREATE VIEW {sql_identifier(table)} AS SELECT {columns} FROM read_parquet({pattern}, "
-        "hive_partitioning = true, union_by_name = true, hive_types = {'run_id': VARCHAR})"
+    files = (
+        f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'run_id': VARCHAR})"
     )
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()}
+    columns = ", ".join(
+        sql_identifier(f.name)
+        if f.name in present
+        else f"NULL::{duckdb_type(f.type)} AS {sql_identifier(f.name)}"
+        for f in SCHEMAS[table]
+    )
+    source = f"(SELECT {columns} FROM {files})"
+    rows = latest_rows(table, source) if table in KEYS else f"SELECT * FROM {source}"
+    return f"CREATE VIEW {sql_identifier(table)} AS {rows}"
 
 
 def query(
@@ -220,22 +235,3 @@ def _is_one_select(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
         return len(statements) == 1 and statements[0].type is duckdb.StatementType.SELECT
     except (duckdb.Error, ValueError):
         return False
-
-
-def has_run(target: Path, run_id: str) -> bool:
-    """Return True if ``target`` (a DuckDB file or a Parquet root) holds rows of ``run_id``.
-
-    Raises:
-        StorageError: If the store exists but cannot be opened.
-        DatabaseLockedError: If another process holds the DuckDB file.
-    """
-    if not target.exists():
-        return False
-    with open_database(target) as con:
-        found = query(
-            con,
-            "SELECT 1 FROM runs WHERE run_id = $id UNION ALL "
-            "SELECT 1 FROM episodes WHERE run_id = $id LIMIT 1",
-            {"id": run_id},
-        )
-    return bool(found.num_rows)

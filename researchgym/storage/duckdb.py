@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from researchgym.errors import DatabaseLockedError, StorageError
-from researchgym.storage.schema import SCHEMAS
+from researchgym.storage.schema import KEYS, SCHEMAS
 from researchgym.storage.sink import Sink
 
 if TYPE_CHECKING:
@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DuckDBSink",
+    "add_columns_sql",
     "comment_sql",
     "connect_file",
     "create_table_sql",
+    "duckdb_type",
+    "latest_rows",
     "sql_identifier",
     "sql_literal",
 ]
@@ -42,7 +45,12 @@ _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 _BATCH_VIEW = "_researchgym_batch"
 
 
-def _duckdb_type(type_: pa.DataType) -> str:
+def duckdb_type(type_: pa.DataType) -> str:
+    """The DuckDB type of a column of an Arrow type of the schemas.
+
+    Raises:
+        TypeError: If the type has no DuckDB equivalent here.
+    """
     try:
         return _SIMPLE_TYPES[type_]
     except KeyError:
@@ -72,10 +80,36 @@ def create_table_sql(table: TableName) -> str:
         TypeError: If the schema has a column type with no DuckDB equivalent.
     """
     columns = ", ".join(
-        f"{sql_identifier(f.name)} {_duckdb_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
+        f"{sql_identifier(f.name)} {duckdb_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
         for f in SCHEMAS[table]
     )
     return f"CREATE TABLE IF NOT EXISTS {sql_identifier(table)} ({columns})"
+
+
+def add_columns_sql(table: TableName) -> str:
+    """Return ``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` for each column of a table.
+
+    A database written by an older researchgym gets the columns added since, null in its
+    old rows; a current one is left as it is.
+    """
+    return ";\n".join(
+        f"ALTER TABLE {sql_identifier(table)} ADD COLUMN IF NOT EXISTS "
+        f"{sql_identifier(f.name)} {duckdb_type(f.type)}"
+        for f in SCHEMAS[table]
+        if f.nullable
+    )
+
+
+def latest_rows(table: TableName, source: str) -> str:
+    """SQL selecting, from ``source``, the last written row of each key of a keyed table.
+
+    Rows with the same ``recorded_at`` keep the later one in ``source``'s order.
+    """
+    keys = ", ".join(sql_identifier(k) for k in KEYS[table])
+    return (
+        f"SELECT * FROM {source} QUALIFY row_number() OVER "
+        f"(PARTITION BY {keys} ORDER BY recorded_at DESC NULLS LAST) = 1"
+    )
 
 
 def comment_sql(table: TableName) -> str:
@@ -162,7 +196,11 @@ class DuckDBSink(Sink):
         # views.py builds its SQL with this module's quoting: imported here, not at the top
         from researchgym.storage.views import create_views
 
-        statements = [s for table in SCHEMAS for s in (create_table_sql(table), comment_sql(table))]
+        statements = [
+            s
+            for table in SCHEMAS
+            for s in (create_table_sql(table), add_columns_sql(table), comment_sql(table))
+        ]
         try:
             self._con.execute("BEGIN;\n" + ";\n".join(statements) + ";\nCOMMIT")
             create_views(self._con, stored=True)  # for any DuckDB client that opens the file
@@ -170,7 +208,11 @@ class DuckDBSink(Sink):
             raise StorageError(f"Cannot create the tables in {self.path}: {exc}") from exc
 
     def write(self, table: TableName, batch: pa.Table) -> None:
-        """Insert a batch into its table in one statement.
+        """Insert a batch into its table in one transaction.
+
+        A keyed table's rows (``KEYS``) replace the stored rows of their keys, and of the
+        batch's rows with the same key the last one is kept: a run's and an episode's row
+        is one row, however often it was written.
 
         Args:
             table: The table the rows belong to.
@@ -181,11 +223,17 @@ class DuckDBSink(Sink):
                 is full) or the sink is closed. Nothing of the batch is stored then.
         """
         columns = ", ".join(sql_identifier(name) for name in SCHEMAS[table].names)
-        sql = f"INSERT INTO {sql_identifier(table)} ({columns}) SELECT {columns} FROM {_BATCH_VIEW}"
+        name = sql_identifier(table)
+        statements = [f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {_BATCH_VIEW}"]
+        if table in KEYS:
+            keys = ", ".join(sql_identifier(k) for k in KEYS[table])
+            batch = _last_of_each_key(batch, KEYS[table])
+            where = f"({keys}) IN (SELECT ({keys}) FROM {_BATCH_VIEW})"
+            statements.insert(0, f"DELETE FROM {name} WHERE {where}")
         try:
             with self._con.cursor() as cursor:
                 cursor.register(_BATCH_VIEW, batch)
-                cursor.execute(sql)
+                _in_one_transaction(cursor, statements)
         except duckdb.Error as exc:
             raise StorageError(
                 f"Cannot store {batch.num_rows} rows in table '{table}' of {self.path}: {exc}"
@@ -201,3 +249,27 @@ class DuckDBSink(Sink):
             self._con.close()
         except duckdb.Error as exc:
             raise StorageError(f"Cannot close the database {self.path}: {exc}") from exc
+
+
+def _last_of_each_key(batch: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    """The batch's rows, each key's last only (a keyed table gets few rows: plain Python)."""
+    named = zip(*(batch.column(key).to_pylist() for key in keys), strict=True)
+    last = {key: index for index, key in enumerate(named)}
+    if len(last) == batch.num_rows:
+        return batch
+    return batch.take(sorted(last.values()))
+
+
+def _in_one_transaction(cursor: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
+    """Run ``statements`` so that all of them or none take effect."""
+    if len(statements) == 1:  # one statement is a transaction of its own
+        cursor.execute(statements[0])
+        return
+    cursor.execute("BEGIN")
+    try:
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise

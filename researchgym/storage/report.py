@@ -16,6 +16,7 @@ import pyarrow as pa
 from researchgym.storage.database import query
 from researchgym.storage.metrics import best_at_k, exit_statuses, profile_scores, solver_name
 from researchgym.storage.profiles import BASELINE, VARIANTS, performance_profiles
+from researchgym.storage.runs import run_state
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,6 +58,9 @@ class Report:
 
     runs: list[str]
     """The run ids it covers."""
+    states: dict[str, str]
+    """Each run's status (``run_state``): running, completed, failed, cancelled, or
+    interrupted for a run whose process is gone."""
     k: int
     """Attempts counted per task and agent: the first k by attempt number."""
     scores: pa.Table
@@ -91,11 +95,16 @@ class Report:
         return pa.Table.from_pylist(list(rows.values()), schema=schema)
 
 
+_LATEST_RUN = """
+SELECT run_id FROM (
+    SELECT run_id, started_at FROM runs
+    UNION ALL SELECT run_id, min(started_at) FROM episodes GROUP BY run_id
+) GROUP BY run_id ORDER BY min(started_at) DESC LIMIT 1"""
+
+
 def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
-    """Return the id of the run whose first episode started last, or None if there is none."""
-    rows = query(
-        con, "SELECT run_id FROM episodes GROUP BY run_id ORDER BY min(started_at) DESC LIMIT 1"
-    ).to_pylist()
+    """Return the id of the run that started last, or None if there is none."""
+    rows = query(con, _LATEST_RUN).to_pylist()
     return str(rows[0]["run_id"]) if rows else None
 
 
@@ -123,8 +132,11 @@ def report(con: duckdb.DuckDBPyConnection, runs: Sequence[str], *, k: int = 4) -
         }
         for s in [BASELINE, *sorted(agents)]
     ]
+    stored = query(con, "SELECT * FROM runs WHERE list_contains($runs, run_id)", {"runs": runs})
+    states = {str(row["run_id"]): run_state(row) for row in stored.to_pylist()}
     return Report(
         runs=list(runs),
+        states={run: states.get(run, "interrupted") for run in runs},
         k=k,
         scores=best_at_k(con, runs, k),
         tau_max=profiles.tau_max,

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-__all__ = ["SCHEMAS", "TableName", "column_doc"]
+__all__ = ["KEYS", "SCHEMAS", "TableName", "column_doc"]
 
 TableName = Literal[
     "runs", "episodes", "agents", "events", "messages", "llm_calls", "tool_calls", "scores"
@@ -44,15 +44,32 @@ def _seq() -> pa.Field:
     )
 
 
+def _recorded_at() -> pa.Field:
+    return _col(
+        "recorded_at",
+        TIMESTAMP,
+        "When this row was last written: a run's and an episode's row are written when they "
+        "start and again when they end (the last write wins).",
+    )
+
+
 RUNS = pa.schema(
     [
         _run_id(),
         _col("started_at", TIMESTAMP, "When the run started."),
         _col("ended_at", TIMESTAMP, "When the run ended (finished, failed or cancelled)."),
-        _col("status", pa.string(), "completed, failed or cancelled."),
+        _col(
+            "status",
+            pa.string(),
+            "running, completed, failed or cancelled; a run whose process was killed stays "
+            "running here (the report calls it interrupted) until it is resumed.",
+        ),
         _col("episodes", pa.int64(), "Number of episodes the run planned."),
         _col("config", pa.string(), "The run configuration, as JSON."),
         _col("version", pa.string(), "The researchgym version that made the run."),
+        _col("host", pa.string(), "The host the run's process ran on."),
+        _col("pid", pa.int64(), "The run's process id on that host (last resumed by)."),
+        _recorded_at(),
     ]
 )
 
@@ -69,7 +86,8 @@ EPISODES = pa.schema(
             pa.string(),
             "How the episode ended: submitted, autosubmission (<reason>), "
             "submission_not_found (<reason>), evaluation_format_error (<reason>), "
-            "early_exit, exit_error or cancelled.",
+            "early_exit, exit_error or cancelled; running while it runs, interrupted if its "
+            "run's process was killed meanwhile (a resumed run tries it again).",
         ),
         _col("error", pa.string(), "The error that ended the episode, if any."),
         _col("steps", pa.int64(), "Number of actions the agent took."),
@@ -78,6 +96,26 @@ EPISODES = pa.schema(
         _col("baseline", pa.float64(), "The task's baseline score on its primary metric."),
         _col("started_at", TIMESTAMP, "When the episode started."),
         _col("ended_at", TIMESTAMP, "When the episode ended."),
+        _col(
+            "attempt_key",
+            pa.string(),
+            "The attempt's identity: a hash of the task's content, the agent's configuration "
+            "and the attempt number, the same in every run, version and try.",
+        ),
+        _col(
+            "try_number",
+            pa.int64(),
+            "Which try of the attempt this is, from 1; metrics count the last try of each.",
+        ),
+        _col("task_hash", pa.string(), "A hash of the task folder's content, as it ran."),
+        _col(
+            "retryable",
+            pa.bool_(),
+            "True if the episode ended by an infrastructure failure (the sandbox died, a "
+            "daemon or model API error past its retries), which --retry-errors tries again; "
+            "never for the agent's own doing.",
+        ),
+        _recorded_at(),
     ]
 )
 
@@ -220,6 +258,14 @@ SCHEMAS: dict[TableName, pa.Schema] = {
     "scores": SCORES,
 }
 """Every stored table by name, in the order they are created."""
+
+KEYS: dict[TableName, tuple[str, ...]] = {
+    "runs": ("run_id",),
+    "episodes": ("run_id", "episode_id"),
+}
+"""The tables whose rows are written more than once (when a run or an episode starts, and
+when it ends), and the columns that name a row: the row written last (``recorded_at``)
+stands. Every other table is append-only."""
 
 
 def column_doc(table: TableName, column: str) -> str:

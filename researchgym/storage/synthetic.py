@@ -107,8 +107,10 @@ CREATE TEMP TABLE e AS
     FROM range({episodes}) r(n)
     JOIN t ON t.i = n % {len(SYNTHETIC_TASKS)}
     JOIN a ON a.i = (n // {len(SYNTHETIC_TASKS)}) % {len(SYNTHETIC_AGENTS)};
-INSERT INTO runs VALUES ({sql_literal(run_id)}, TIMESTAMPTZ '2026-11-27 00:00:00+00',
-    TIMESTAMPTZ '2026-11-28 00:00:00+00', 'completed', {episodes}, '{{}}', 'synthetic');
+INSERT INTO runs BY NAME SELECT {sql_literal(run_id)} AS run_id,
+    TIMESTAMPTZ '2026-11-27 00:00:00+00' AS started_at,
+    TIMESTAMPTZ '2026-11-28 00:00:00+00' AS ended_at, 'completed' AS status,
+    {episodes} AS episodes, '{{}}' AS config, 'synthetic' AS version;
 """
 
 
@@ -123,7 +125,8 @@ def _fill_sql(steps: int, events_per_episode: int) -> list[str]:
             'docker' AS sandbox, exit_status,
             CASE WHEN exit_status = 'exit_error' THEN 'RuntimeError: synthetic' END AS error,
             {steps} AS steps, metric, direction, baseline, started_at,
-            started_at + to_seconds(60 + hash(n, 'wall') % 600) AS ended_at
+            started_at + to_seconds(60 + hash(n, 'wall') % 600) AS ended_at,
+            md5(task_id || agent || attempt) AS attempt_key, 1 AS try_number
         FROM e""",
         """INSERT INTO agents BY NAME SELECT run_id, episode_id, 'agent' AS name, 'llm' AS kind,
             'agent' AS role, model AS request_model, '{}' AS params FROM e""",

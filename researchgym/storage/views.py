@@ -18,9 +18,14 @@ place they are explained (``researchgym sql --schema`` and the README print it).
 What counts as ending in error follows the MLGym paper's failure analysis, whose termination
 errors are the evaluation error, the missing submission, the context and cost limits, the
 format error and runtime errors: every exit status except ``submitted``,
-``autosubmission (max_steps)`` (the step budget ran out and the artefact was scored) and
-``cancelled`` (the user stopped the run). A failed episode ended in error with no score, an
+``autosubmission (max_steps)`` (the step budget ran out and the artefact was scored),
+``cancelled`` (the user stopped the run), and ``running`` and ``interrupted`` (its run's
+process was killed before it ended). A failed episode ended in error with no score, an
 incomplete one ended in error with at least one.
+
+An attempt (a task, an agent, an attempt number) may have been tried more than once: a run
+resumed after a kill, or ``--retry-errors``. Every try is stored; ``episode_results``, and
+every metric built on it, counts the last try of each attempt.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class ViewDoc(NamedTuple):
     """Each column's doc, in the view's column order."""
 
 
-_NOT_ERRORS = ("submitted", "autosubmission (max_steps)", "cancelled")
+_NOT_ERRORS = ("submitted", "autosubmission (max_steps)", "cancelled", "running", "interrupted")
 _INFRASTRUCTURE = ("tools", "evaluator")
 """Bus endpoints the engine serves (commands, evaluations); every other party is a team member."""
 _IN_RUNS = "(runs IS NULL OR list_contains(runs, run_id))"
@@ -77,6 +82,10 @@ WITH s AS (
     SELECT run_id, episode_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd
     FROM llm_calls GROUP BY run_id, episode_id
+), e AS (
+    SELECT * FROM episodes QUALIFY row_number() OVER (
+        PARTITION BY run_id, task_id, agent, attempt
+        ORDER BY coalesce(try_number, 1) DESC, started_at DESC) = 1
 )
 SELECT e.run_id, e.episode_id, e.task_id, e.agent, m.models, e.attempt, e.exit_status,
        CASE e.direction WHEN 'min' THEN s.low ELSE s.high END AS best_attempt,
@@ -93,7 +102,7 @@ SELECT e.run_id, e.episode_id, e.task_id, e.agent, m.models, e.attempt, e.exit_s
        coalesce(e.exit_status NOT IN {_list(_NOT_ERRORS)}, false) AS ended_in_error,
        ended_in_error AND coalesce(s.scores, 0) = 0 AS failed,
        ended_in_error AND coalesce(s.scores, 0) > 0 AS incomplete
-FROM episodes e
+FROM e
 LEFT JOIN s USING (run_id, episode_id)
 LEFT JOIN m USING (run_id, episode_id)
 LEFT JOIN c USING (run_id, episode_id)"""
@@ -286,7 +295,8 @@ def _by_docs(by: str, columns: dict[str, str], *, call_model: bool = False) -> d
 VIEWS: dict[str, ViewDoc] = {
     "episode_results": ViewDoc(
         "episode_results",
-        "One row per episode: how it ended, its scores, steps, tokens, cost and time.",
+        "One row per attempt, its last try (the episode metrics count): how it ended, its "
+        "scores, steps, tokens, cost and time.",
         {
             **_EPISODE,
             "models": _MODELS,

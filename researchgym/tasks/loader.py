@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +47,10 @@ class Task:
     eval_digest: str = field(kw_only=True)
     """The SHA-256 of ``eval/`` when the task was loaded: every evaluation uploads a copy of
     eval/ only if the copy has this digest (``evaluate`` raises ``TaskChangedError`` if not)."""
+    content_hash: str = field(kw_only=True)
+    """What the task is, hashed when it was loaded (``_content_hash``): the same for the same
+    folder in every run and every researchgym version, so that a resumed run knows its
+    episodes again, and sees when a task changed."""
 
     @property
     def workspace_dir(self) -> Path:
@@ -132,8 +138,35 @@ def load_task(root: Path) -> Task:
         raise TaskSpecError(e.path, e.problem) from None
     # Absolute: a Docker daemon mounts data/ by its path, which must not depend on a cwd.
     return Task(
-        spec=spec, root=root.absolute(), has_data=(root / "data").is_dir(), eval_digest=digest
+        spec=spec,
+        root=root.absolute(),
+        has_data=(root / "data").is_dir(),
+        eval_digest=digest,
+        content_hash=_content_hash(root, digest),
     )
+
+
+def _content_hash(root: Path, eval_digest: str) -> str:
+    """A SHA-256 of what the task in ``root`` is (blocking).
+
+    Its task.yaml, eval/ (by ``eval_digest``), every entry of workspace/ with its bytes, and
+    data/'s entries by name and size only: data sets can be large, and are read-only.
+    Links count by where they point.
+    """
+    digest = hashlib.sha256((root / "task.yaml").read_bytes())
+    digest.update(eval_digest.encode())
+    for folder, with_bytes in (("workspace", True), ("data", False)):
+        for top, dirs, files in sorted(os.walk(root / folder)):  # links are not followed
+            for name in sorted(files) + [d for d in dirs if os.path.islink(Path(top, d))]:
+                path = Path(top, name)
+                entry = path.relative_to(root).as_posix()
+                if path.is_symlink():
+                    digest.update(f"link {entry} {os.readlink(path)}\0".encode())
+                    continue
+                digest.update(f"file {entry} {path.stat().st_size}\0".encode())
+                if with_bytes:
+                    digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def folder_errors(root: Path, evaluation: Evaluation | None) -> list[TaskSpecError]:
