@@ -166,8 +166,8 @@ class RunConfig(_Strict):
     cpus: Cpus = Cpus()
     storage: StorageConfig = StorageConfig()
     resume: bool = False
-    """Continue the stored run of this run_id: keep its episodes that ended, run the rest
-    (``researchgym run --resume RUN_ID``)."""
+    """Continue the stored run of this run_id, if there is one: keep its episodes that
+    ended, run the rest (``researchgym run --resume RUN_ID``); with none, start it."""
     retry_errors: int = Field(default=0, ge=0)
     """Tries an attempt gets again after an infrastructure failure (the sandbox died, a
     daemon error, the model API failing past its retries); never after the agent's own."""

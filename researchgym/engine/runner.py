@@ -12,6 +12,7 @@ import collections
 import itertools
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -100,7 +101,7 @@ class Runner:
         storage, run_id = self.config.storage, self.config.run_id
         stored = await anyio.to_thread.run_sync(stored_run, storage.path, run_id)
         started_at, interrupted = now_us(), list[dict[str, Any]]()
-        if stored is not None or self.config.resume:
+        if stored is not None:  # resumed (or refused): with nothing stored, a run starts
             plans, interrupted, started_at = await self._resume(plans, stored, started_at)
         self._planned = len(plans)
         sink = await anyio.to_thread.run_sync(open_sink, storage)
@@ -138,7 +139,7 @@ class Runner:
         ]
 
     async def _resume(
-        self, plans: list[EpisodePlan], stored: StoredRun | None, started_at: int
+        self, plans: list[EpisodePlan], stored: StoredRun, started_at: int
     ) -> tuple[list[EpisodePlan], list[dict[str, Any]], int]:
         """What a resumed run still runs, the rows to store as interrupted, its first start.
 
@@ -151,17 +152,15 @@ class Runner:
                 "new run_id (or leave it out for a fresh one), or resume it: researchgym run "
                 f"--resume {cfg.run_id}."
             )
-        if stored is None:
-            raise ConfigError(
-                f"There is no run '{cfg.run_id}' in {cfg.storage.path} to resume; "
-                "researchgym report --db ... lists the runs there."
+        work = await anyio.to_thread.run_sync(  # it asks /proc whether the run's process lives
+            partial(
+                resume,
+                plans,
+                stored,
+                path=cfg.storage.path,
+                retry_errors=cfg.retry_errors,
+                force=self._force,
             )
-        work = resume(
-            plans,
-            stored,
-            path=cfg.storage.path,
-            retry_errors=cfg.retry_errors,
-            force=self._force,
         )
         await remove_leftovers(cfg.sandbox.kind, run_id=cfg.run_id)
         first = (stored.run or {}).get("started_at")

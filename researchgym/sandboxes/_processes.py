@@ -177,8 +177,16 @@ class LocalShellTransport:
         returncode = self._process.returncode
         return None if returncode is None else _status(returncode)
 
-    async def gone(self) -> None:
-        """A local sandbox has nothing around its shell that could go: always None."""
+    async def gone(self) -> str | None:
+        """Why the wrapper around the shell (bubblewrap) is gone, if a signal killed it.
+
+        The agent cannot signal the wrapper (root's, or out of its namespace); the shell
+        itself the agent may kill or end, which is its own doing.
+        """
+        code = self._process.returncode
+        if self._wrappers and code is not None and code < 0:
+            return f"the sandbox was killed (signal {-code})"
+        return None
 
     async def aclose(self) -> None:
         """Kill the shell's whole session, then reap the shell."""

@@ -358,8 +358,8 @@ class ShellSession(AsyncResource):
         """Turn a stream failure into our error, marking the session broken."""
         if self._closed:
             return SandboxClosedError()
+        status = await self._transport.exit_status()  # first: it waits for the end
         gone = await self._transport.gone()
-        status = await self._transport.exit_status()
         said = "exited" if status is None else f"exited with status {status}"
         why = gone or f"the shell {said} (did a command run 'exit'?)"
         self._broken = f"{why}; open a new sandbox"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -8,9 +9,10 @@ import pyarrow as pa
 import pytest
 
 from researchgym.errors import DatabaseLockedError, StorageError
-from researchgym.storage import SCHEMAS, DuckDBSink, TableName, open_database
+from researchgym.storage import SCHEMAS, DuckDBSink, TableName, open_database, query
 from tests.storage.conftest import corrupt_message
 from tests.storage.tables import (
+    T0,
     actual_columns,
     expected_columns,
     read_back,
@@ -104,3 +106,56 @@ def test_a_folder_that_cannot_be_created_raises_storage_error(tmp_path: Path) ->
         StorageError, match=rf"^Cannot create the folder {re.escape(str(tmp_path))}"
     ):
         DuckDBSink(tmp_path / "file" / "db.duckdb")
+
+
+def episode_row(status: str, recorded: int, **more: object) -> dict[str, object]:
+    return {
+        "run_id": "r",
+        "episode_id": "e1",
+        "exit_status": status,
+        "recorded_at": T0 + timedelta(seconds=recorded),
+        **more,
+    }
+
+
+def batch_of(table: TableName, rows: list[dict[str, object]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+
+
+def test_a_keyed_row_written_again_is_one_row_the_last(tmp_path: Path) -> None:
+    path = tmp_path / "db.duckdb"
+    sink = DuckDBSink(path)
+    sink.write("episodes", batch_of("episodes", [episode_row("running", 0)]))
+    other = episode_row("running", 1, episode_id="e2")
+    sink.write("episodes", batch_of("episodes", [episode_row("submitted", 2, steps=5), other]))
+    # one batch holding a key twice: the later row wins
+    sink.write(
+        "runs", batch_of("runs", [{"run_id": "r", "status": s} for s in ("running", "failed")])
+    )
+    sink.close()
+    with open_database(path) as con:
+        rows = query(con, "SELECT episode_id, exit_status, steps FROM episodes ORDER BY 1")
+        assert rows.to_pylist() == [
+            {"episode_id": "e1", "exit_status": "submitted", "steps": 5},
+            {"episode_id": "e2", "exit_status": "running", "steps": None},
+        ]
+        assert query(con, "SELECT status FROM runs").to_pylist() == [{"status": "failed"}]
+
+
+def test_a_database_of_an_older_researchgym_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:  # the runs table as it was before resuming existed
+        con.execute(
+            "CREATE TABLE runs (run_id VARCHAR NOT NULL, started_at TIMESTAMPTZ, ended_at "
+            "TIMESTAMPTZ, status VARCHAR, episodes BIGINT, config VARCHAR, version VARCHAR)"
+        )
+        con.execute("INSERT INTO runs (run_id, status) VALUES ('old', 'completed')")
+    sink = DuckDBSink(path)
+    sink.write("runs", batch_of("runs", [{"run_id": "new", "status": "running", "pid": 7}]))
+    sink.close()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert actual_columns(con, "runs") == expected_columns("runs")
+        assert con.sql("SELECT run_id, status, pid FROM runs ORDER BY 1").fetchall() == [
+            ("new", "running", 7),
+            ("old", "completed", None),
+        ]

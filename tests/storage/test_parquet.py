@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -8,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from researchgym.errors import StorageError
-from researchgym.storage import SCHEMAS, ParquetSink, TableName, open_database
+from researchgym.storage import SCHEMAS, ParquetSink, TableName, open_database, query
 from tests.storage.tables import (
+    T0,
     actual_columns,
     expected_columns,
     read_back,
@@ -88,3 +90,23 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match=r"^Cannot write .*run_id=run-b/part-[0-9a-f]{8}-2"):
         ParquetSink(tmp_path).write("events", sample_batch("events"))
     assert _files(tmp_path) == [blocker]
+
+
+def test_a_keyed_row_written_again_reads_back_as_the_last(tmp_path: Path) -> None:
+    sink = ParquetSink(tmp_path)
+    for status, second in (("running", 0), ("submitted", 5)):  # two files, one key
+        row = {"run_id": "r", "episode_id": "e1", "exit_status": status,
+               "recorded_at": T0 + timedelta(seconds=second)}  # fmt: skip
+        sink.write("episodes", pa.Table.from_pylist([row], schema=SCHEMAS["episodes"]))
+    with open_database(tmp_path) as con:
+        rows = query(con, "SELECT episode_id, exit_status FROM episodes").to_pylist()
+    assert rows == [{"episode_id": "e1", "exit_status": "submitted"}]
+
+
+def test_files_of_an_older_researchgym_read_with_the_new_columns_null(tmp_path: Path) -> None:
+    folder = tmp_path / "runs" / "run_id=old"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"status": ["completed"], "episodes": [3]}), folder / "part-0.parquet")
+    with open_database(tmp_path) as con:
+        rows = query(con, "SELECT run_id, status, episodes, pid FROM runs").to_pylist()
+    assert rows == [{"run_id": "old", "status": "completed", "episodes": 3, "pid": None}]
