@@ -10,6 +10,7 @@ import tarfile
 from typing import TYPE_CHECKING
 
 from researchgym.sandboxes._docker_exec import AGENT_UID, AGENT_USER
+from researchgym.sandboxes.base import FileTooLargeError, SpecialFileError
 
 if TYPE_CHECKING:
     from pathlib import Path, PurePosixPath
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from aiodocker.containers import DockerContainer
 
 
-__all__ = ["owner", "put_archive", "tree_tar"]
+__all__ = ["only_file", "owner", "put_archive", "tree_tar"]
 
 
 def owner(info: tarfile.TarInfo, mode: str) -> tarfile.TarInfo:
@@ -59,3 +60,20 @@ async def put_archive(container: DockerContainer, directory: PurePosixPath, data
     url = f"containers/{container.id}/archive"
     async with container.docker._query(url, method="PUT", data=data, params=params):
         pass
+
+
+def only_file(archive: tarfile.TarFile, path: str, *, limit: int) -> bytes:
+    """The bytes of the one regular file an archive of a file holds, at most ``limit``.
+
+    Raises:
+        FileTooLargeError: If it is larger than ``limit`` bytes.
+        SpecialFileError: If it is not a regular file.
+    """
+    member = archive.next()
+    if member is None or not member.isreg():
+        raise SpecialFileError(path)
+    if member.size > limit:
+        raise FileTooLargeError(path, size=member.size, limit=limit)
+    extracted = archive.extractfile(member)
+    assert extracted is not None  # a regular file's
+    return extracted.read(limit)

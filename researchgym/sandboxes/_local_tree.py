@@ -7,12 +7,15 @@ evaluator's files) and for removing a tree: never for reading or writing an agen
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
 from pathlib import Path
 
-__all__ = ["copy_tree", "remove_tree"]
+from researchgym.sandboxes.base import FileTooLargeError, SpecialFileError
+
+__all__ = ["copy_tree", "read_host_file", "remove_tree"]
 
 _NO_WRITE = ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
@@ -96,3 +99,29 @@ def _give(source: Path, destination: Path, owner: tuple[int, int], *, created: b
             os.lchown(target / name, *owner)
     if created:
         os.lchown(destination, *owner)
+
+
+def read_host_file(path: Path, *, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit``; a link is not followed (blocking).
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        FileTooLargeError: If it is larger than ``limit`` bytes.
+        SpecialFileError: If it is not a regular file (a link included).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SpecialFileError(str(path)) from None
+        raise
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecialFileError(str(path))
+        if info.st_size > limit:
+            raise FileTooLargeError(str(path), size=info.st_size, limit=limit)
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLargeError(str(path), size=None, limit=limit)
+    return data

@@ -261,6 +261,32 @@ class Sandbox(AsyncResource):
         if self._closed:
             raise SandboxClosedError()
 
+    def _private(self, path: str) -> PurePosixPath:
+        """``path`` (absolute, or relative to ``workdir``), checked to be in ``private_dir``.
+
+        Raises:
+            ValueError: If it does not.
+        """
+        target = self.workdir / path
+        if self.private_dir not in target.parents:
+            raise ValueError(f"{path} is not under the private directory {self.private_dir}.")
+        return target
+
+    @abstractmethod
+    async def read_private(self, path: str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """Return a file under ``private_dir``, read with the engine's rights.
+
+        Only trusted programs write there (the evaluator's result), so no path of the
+        agent's is involved; the read is as cheap as the backend allows.
+
+        Raises:
+            FileNotFoundError: If there is no such file.
+            FileTooLargeError: If it is larger than ``limit`` bytes (nothing is read).
+            SpecialFileError: If it is not a regular file.
+            ValueError: If ``path`` does not lie under ``private_dir``.
+            SandboxClosedError: If the sandbox was closed.
+        """
+
     @abstractmethod
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
         """Copy a host directory's contents into the sandbox, with the engine's rights.

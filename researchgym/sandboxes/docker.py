@@ -45,9 +45,10 @@ from researchgym.sandboxes._docker_exec import (
     oom_kills,
     spawn_helper,
 )
-from researchgym.sandboxes._docker_files import put_archive, tree_tar
+from researchgym.sandboxes._docker_files import only_file, put_archive, tree_tar
 from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
 from researchgym.sandboxes.base import (
+    DEFAULT_READ_LIMIT,
     REMOVE_AS_OWNER,
     ExecResult,
     Sandbox,
@@ -300,6 +301,26 @@ class DockerSandbox(Sandbox):
             truncated=capped.truncated,
             duration=anyio.current_time() - started,
         )
+
+    async def read_private(self, path: str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """Return a file under the private directory, through the Engine API; see the contract.
+
+        Raises:
+            FileNotFoundError: If there is no such file.
+            FileTooLargeError: If it is larger than ``limit`` bytes.
+            SpecialFileError: If it is not a regular file.
+            ValueError: If ``path`` does not lie under ``private_dir``.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        target = self._private(path)
+        try:
+            archive = await self.container.get_archive(str(target))
+        except aiodocker.DockerError as e:
+            if e.status == 404:
+                raise FileNotFoundError(path) from None
+            raise SandboxBrokenError(f"the container's files cannot be read ({e.message})") from e
+        return await anyio.to_thread.run_sync(partial(only_file, archive, path, limit=limit))
 
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
         """Copy a host directory's contents into the sandbox; see ``Sandbox.upload``.

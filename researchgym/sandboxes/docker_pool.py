@@ -275,9 +275,11 @@ async def prune_sandboxes(*, run_id: str | None = None, everything: bool = False
     labels = [f"{LABEL_MANAGED}=1"] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])
     async with open_docker() as docker:
         containers = await docker.containers.list(all=True, filters={"label": labels})
-        for container in containers:
+        owners = [container["Labels"].get(LABEL_OWNER, "") for container in containers]
+        alive = await anyio.to_thread.run_sync(lambda: [_alive(owner) for owner in owners])
+        for container, owned in zip(containers, alive, strict=True):
             name = (container["Names"] or [container.id])[0].lstrip("/")
-            if not everything and _alive(container["Labels"].get(LABEL_OWNER, "")):
+            if not everything and owned:
                 kept.append(name)
                 continue
             try:

@@ -41,10 +41,16 @@ from researchgym.sandboxes._isolation import (
     View,
     local_isolation,
 )
-from researchgym.sandboxes._local_tree import copy_tree, remove_tree
+from researchgym.sandboxes._local_tree import copy_tree, read_host_file, remove_tree
 from researchgym.sandboxes._processes import run_process, spawn_local_helper, spawn_local_shell
 from researchgym.sandboxes.agent_files import AgentFiles, helper_argv
-from researchgym.sandboxes.base import REMOVE_AS_OWNER, ExecResult, Sandbox, memory_bytes
+from researchgym.sandboxes.base import (
+    DEFAULT_READ_LIMIT,
+    REMOVE_AS_OWNER,
+    ExecResult,
+    Sandbox,
+    memory_bytes,
+)
 from researchgym.sandboxes.disk import SandboxDisk, disk_support, make_places, open_disk
 from researchgym.sandboxes.output import DEFAULT_OUTPUT_CAP
 from researchgym.sandboxes.provider import SandboxProvider
@@ -278,6 +284,20 @@ class LocalSandbox(Sandbox):
         finally:
             self._runs.discard(scope)
         raise SandboxClosedError()
+
+    async def read_private(self, path: str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """Return a file under the private directory, read on the host; see the contract.
+
+        Raises:
+            FileNotFoundError: If there is no such file.
+            FileTooLargeError: If it is larger than ``limit`` bytes.
+            SpecialFileError: If it is not a regular file.
+            ValueError: If ``path`` does not lie under ``private_dir``.
+            SandboxClosedError: If the sandbox was closed.
+        """
+        self._check_open()
+        host = self._host(self._private(path))
+        return await anyio.to_thread.run_sync(partial(read_host_file, host, limit=limit))
 
     async def upload(self, source: Path, destination: str, *, read_only: bool = False) -> None:
         """Copy a host folder's contents into the sandbox; see ``Sandbox.upload``.

@@ -60,6 +60,20 @@ while validating, its output) says why."""
 
 _OUTPUT_SHOWN = 2000
 """Characters of the evaluator's output quoted in an error."""
+_RESULT_LIMIT = 1 << 20
+"""Bytes the evaluator's result (or verdict) may take."""
+
+_NOT_SUBMITTED = 86
+_NOT_SUBMITTED_SAID = "rgym: no submission\n"
+_IF_SUBMITTED = [
+    "sh",
+    "-c",
+    'if [ ! -e "$RGYM_SUBMISSION" ] && [ ! -L "$RGYM_SUBMISSION" ]; then '
+    f'echo "{_NOT_SUBMITTED_SAID.strip()}"; exit {_NOT_SUBMITTED}; fi; exec "$@"',
+    "sh",
+]
+"""Runs the evaluator if there is something at the submission's path, and says so if not:
+one process for both, rather than a look of its own first."""
 
 
 class EvaluationResult(NamedTuple):
@@ -84,15 +98,9 @@ async def evaluate(
         SandboxError: If the sandbox itself fails (not the submission).
     """
     submission = str(sandbox.workdir / task.spec.submission.path)
-    if not await sandbox.exists(submission):
-        return _failure(
-            "submission_not_found",
-            f"{task.spec.submission.path} does not exist in the workspace; create it first.",
-        )
     scratch = str(sandbox.private_dir / f"eval-{uuid.uuid4().hex[:12]}")
     try:
         await _upload_eval(task, sandbox, scratch)
-        await sandbox.upload(TRUSTED_DIR, f"{scratch}/.rgym")
         return await _run_evaluator(task, sandbox, scratch, submission, mode)
     finally:
         with anyio.CancelScope(shield=True):
@@ -100,6 +108,7 @@ async def evaluate(
 
 
 async def _upload_eval(task: Task, sandbox: Sandbox, scratch: str) -> None:
+    """Upload the checked copy of eval/, with ``rgym_eval`` in its ``.rgym/``, in one go."""
     # The thread runs to its end even if cancelled; the copy it made must not be lost.
     with anyio.CancelScope(shield=True):
         copy = await anyio.to_thread.run_sync(_checked_copy, task)
@@ -116,6 +125,7 @@ def _checked_copy(task: Task) -> Path:
     try:
         if snapshot(task.eval_dir, folder / "eval") != task.eval_digest:
             raise TaskChangedError(task.root)
+        shutil.copytree(TRUSTED_DIR, folder / "eval" / ".rgym")
     except Unfit as e:
         shutil.rmtree(folder)
         where = e.path.relative_to(task.root) if e.path.is_relative_to(task.root) else e.path
@@ -142,17 +152,24 @@ async def _run_evaluator(
     if sandbox.agent_user:
         env["RGYM_AGENT_USER"] = sandbox.agent_user
     spec = task.spec.evaluation
-    ran = await sandbox.run(spec.command, timeout=spec.timeout, cwd=scratch, env=env)
+    command = [*_IF_SUBMITTED, *spec.command]
+    ran = await sandbox.run(command, timeout=spec.timeout, cwd=scratch, env=env)
+    if ran.exit_code == _NOT_SUBMITTED and ran.output == _NOT_SUBMITTED_SAID:
+        return _failure(
+            "submission_not_found",
+            f"{task.spec.submission.path} does not exist in the workspace; create it first.",
+        )
     if ran.timed_out:
         return _failure("evaluation_format_error", f"the evaluation took over {spec.timeout:g} s")
     if ran.exit_code != 0:
         why = await _why(sandbox, ran, scratch, mode)
         return _failure("evaluation_format_error", why)
-    # The result lies in the private directory, which only trusted processes may read.
-    read = await sandbox.run(["cat", "--", result_file], timeout=30, cwd=scratch)
-    if read.exit_code != 0:
+    # The result lies in the private directory, which only trusted programs write.
+    try:
+        raw = await sandbox.read_private(result_file, limit=_RESULT_LIMIT)
+    except OSError:
         return _failure("evaluation_format_error", "the evaluation wrote no result")
-    return _parse_metrics(read.output.encode(), task.spec.metric.name)
+    return _parse_metrics(raw, task.spec.metric.name)
 
 
 async def _why(sandbox: Sandbox, ran: ExecResult, scratch: str, mode: EvaluationMode) -> str:
@@ -163,9 +180,12 @@ async def _why(sandbox: Sandbox, ran: ExecResult, scratch: str, mode: Evaluation
             return ran.output[-_OUTPUT_SHOWN:].strip()
         return f"{failed}:\n{ran.output[-_OUTPUT_SHOWN:]}"
     if ran.exit_code == INVALID_EXIT:
-        read = await sandbox.run(["cat", "--", "verdict.txt"], timeout=30, cwd=scratch)
-        reason = read.output.strip()[:_OUTPUT_SHOWN]
-        if read.exit_code == 0 and reason:
+        try:
+            said = await sandbox.read_private(f"{scratch}/verdict.txt", limit=_RESULT_LIMIT)
+        except OSError:
+            return failed
+        reason = said.decode(errors="replace").strip()[:_OUTPUT_SHOWN]
+        if reason:
             return f"invalid submission: {reason}"
     return failed
 

@@ -318,3 +318,20 @@ async def test_trusted_runs_ignore_what_the_agent_left_in_its_home(any_sandbox: 
     assert home != str(any_sandbox.workdir.parent) and enabled != "True"
     trusted = (await any_sandbox.run(["id", "-u"], timeout=10)).output.strip()
     assert not await any_sandbox.exists(f"/tmp/pwned-{trusted}")
+
+
+async def test_read_private_reads_only_the_private_directory(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "result.json").write_text('{"Score": 1}')
+    target = f"{any_sandbox.private_dir}/eval-2"
+    await any_sandbox.upload(tmp_path / "eval", target)
+    assert await any_sandbox.read_private(f"{target}/result.json") == b'{"Score": 1}'
+    with pytest.raises(FileTooLargeError):
+        await any_sandbox.read_private(f"{target}/result.json", limit=4)
+    with pytest.raises(FileNotFoundError):
+        await any_sandbox.read_private(f"{target}/nothing.json")
+    await any_sandbox.write_file("mine.json", b"{}")
+    with pytest.raises(ValueError, match="is not under the private directory"):
+        await any_sandbox.read_private("mine.json")
