@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -246,7 +247,8 @@ class Runner:
             ended_at=now if ended else None,
             status=status,
             episodes=episodes,
-            config=self.config.model_dump_json(),
+            # ASCII JSON: a lone surrogate in a configuration is stored as its escape
+            config=json.dumps(self.config.model_dump(mode="json")),
             version=researchgym.__version__,
             host=hostname(),
             pid=os.getpid(),
