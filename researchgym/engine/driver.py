@@ -1,63 +1,54 @@
-"""Driving an agent through its episode: what the engine lends it, and where it must stop.
+"""Driving an agent through its episode: what the engine lends it, and the loop.
 
 The agent gets an ``AgentContext``: models whose every call is recorded in ``llm_calls``
-and charged to the episode's ``Budget``, bus channels for team members, and the episode's
-task group for background members. Then the loop runs: observation -> ``agent.act`` ->
-``env.step`` -> observation, until the agent submits, a limit autosubmits (steps, wall time,
-budget), or the agent stops itself (``AgentStop``: format, context window, API).
+and charged to the environment (whose limits may stop the agent in the middle of the call),
+bus channels for team members, and the episode's task group for background members. Then
+the loop runs: observation -> ``agent.act`` -> ``env.step`` -> observation, until the
+episode is over. The limits are the environment's: this loop only lets the agent think
+within the time the environment has left, and turns an agent's stop (``AgentStop``, a
+limit's included) into the environment's autosubmission.
 """
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from researchgym.agents import AgentContext, AgentStop, Observation, create_agent, open_model
-from researchgym.engine.budget import Budget
+from researchgym.engine.limits import stop_reason
 from researchgym.engine.recorder import to_json
 from researchgym.tools import command_docs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
-    from anyio.abc import TaskGroup
-
     from researchgym.agents import Agent, Channel, Model, ModelCall
     from researchgym.engine.env import Env, StepResult
     from researchgym.engine.episode import EpisodePlan, RunContext
 
-__all__ = ["Ending", "drive"]
-
-
-class Ending(NamedTuple):
-    """How the agent's part of an episode ended."""
-
-    exit_status: str
-    detail: str | None
-    """Why an agent stopped itself or a limit stopped it, in words."""
+__all__ = ["drive", "play"]
 
 
 async def drive(
     plan: EpisodePlan,
     run: RunContext,
     env: Env,
-    task_group: TaskGroup,
-    *,
-    interrupt: Callable[[], None],
-) -> Ending:
+    start_soon: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
+) -> None:
     """Build the episode's agent and play until the episode is over.
 
-    ``interrupt`` stops the command in flight when the wall time runs out, so that the
-    autosubmission need not wait for it.
+    ``start_soon`` runs a team's background member for as long as the episode lasts.
 
     Raises:
         Exception: Whatever the agent or the environment raise, except ``AgentStop``.
     """
+    text, info = await env.reset()
+    max_steps: int = info["max_steps"]
     async with AsyncExitStack() as channels:
-        lender = _Lender(plan, run, task_group, channels)
-        built = create_agent(plan.agent.kind, lender.context(), plan.agent.params)
+        lender = _Lender(plan, run, env, start_soon, channels)
+        built = create_agent(plan.agent.kind, lender.context(max_steps), plan.agent.params)
         model = built.params.get("model")
         await run.recorder.row(
             "agents",
@@ -68,29 +59,34 @@ async def drive(
             request_model=model if isinstance(model, str) else None,
             params=to_json(built.params),
         )
-        max_wall = run.limits.max_wall_s
-        with anyio.move_on_after(max_wall if max_wall is not None else float("inf")) as wall:
-            ending = await _loop(built.agent, env, run.limits.max_steps)
-        if wall.cancelled_caught:
-            interrupt()
-            final = await env.autosubmit("exit_time")
-            return Ending(final.info["exit_status"], f"the episode ran over {max_wall:g} s")
-        return ending
+        await play(built.agent, env, Observation(text, 0, max_steps, None, None))
 
 
-async def _loop(agent: Agent, env: Env, max_steps: int) -> Ending:
-    text, _ = await env.reset()
-    observation = Observation(text, 0, max_steps, None, None)
+async def play(agent: Agent, env: Env, first: Observation) -> None:
+    """Let ``agent`` act in ``env`` (already reset) until the episode is over."""
+    observation = first
     while True:
         try:
-            action = await agent.act(observation)
+            action = await _think(agent, env, observation)
         except AgentStop as stop:
-            final = await env.autosubmit(stop.reason)
-            return Ending(final.info["exit_status"], stop.detail)
+            await env.autosubmit(*stop_reason(stop))
+            return
         result = await env.step(action)
         if result.terminated or result.truncated:
-            return Ending(result.info["exit_status"], None)
-        observation = _observation(result, env.steps, max_steps)
+            return
+        observation = _observation(result, env.steps, first.max_steps)
+
+
+async def _think(agent: Agent, env: Env, observation: Observation) -> str:
+    """The agent's next action, within the time the environment has left.
+
+    Raises:
+        AgentStop: If the agent stopped, or a limit stopped it.
+    """
+    with anyio.move_on_after(env.seconds_left()):
+        return await agent.act(observation)
+    env.check()  # the time is up: this raises LimitReached
+    raise AssertionError("the environment's time ran out, and its limits say it did not")
 
 
 def _observation(result: StepResult, steps: int, max_steps: int) -> Observation:
@@ -102,20 +98,25 @@ class _Lender:
     """What the engine lends one episode's agent."""
 
     def __init__(
-        self, plan: EpisodePlan, run: RunContext, task_group: TaskGroup, channels: AsyncExitStack
+        self,
+        plan: EpisodePlan,
+        run: RunContext,
+        env: Env,
+        start_soon: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
+        channels: AsyncExitStack,
     ) -> None:
         self._plan = plan
         self._run = run
-        self._tg = task_group
+        self._env = env
+        self._start_soon = start_soon
         self._channels = channels
-        self._budget = Budget(run.limits.max_cost_usd, run.limits.max_tokens)
         self._members: set[str] = set()
 
-    def context(self) -> AgentContext:
+    def context(self, max_steps: int) -> AgentContext:
         return AgentContext(
             task=self._plan.task.spec,
             command_docs=command_docs(),
-            max_steps=self._run.limits.max_steps,
+            max_steps=max_steps,
             open_model=self.open_model,
             open_channel=self.open_channel,
             start_soon=self._start_soon,
@@ -125,7 +126,7 @@ class _Lender:
         async def hook(call: ModelCall) -> None:
             await self._record_member(member, name)
             await self._run.recorder.llm_call(self._plan.episode_id, member=member, call=call)
-            self._budget.charge(call)
+            self._env.charge(call)
 
         return open_model(
             name,
@@ -133,9 +134,6 @@ class _Lender:
             hook=hook,
             api_base=api_base or self._run.api_base,
         )
-
-    def _start_soon(self, member: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._tg.start_soon(member)
 
     def open_channel(self, name: str) -> Channel:
         endpoint = self._run.bus.endpoint(name, episode_id=self._plan.episode_id)

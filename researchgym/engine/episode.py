@@ -14,31 +14,49 @@ a run killed meanwhile leaves a row saying which episodes it was in.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
+from typing_extensions import override
 
 from researchgym.agents import ModelSettings
 from researchgym.config import SandboxConfig
-from researchgym.engine.driver import Ending, drive
-from researchgym.engine.env import ResearchEnv
-from researchgym.engine.limits import StepLimit
+from researchgym.engine.driver import drive
+from researchgym.engine.env import Env, ResearchEnv, StepResult, Wrapper
+from researchgym.engine.limits import limited
 from researchgym.engine.recorder import now_us
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
 from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR, RUNNING
 from researchgym.errors import SandboxError
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable
+
     from researchgym.config import AgentConfig, Limits
     from researchgym.engine.bus import Bus
     from researchgym.engine.recorder import Recorder
+    from researchgym.engine.status import ExitReason
     from researchgym.sandboxes import SandboxProvider, SandboxSpec
     from researchgym.tasks import Task
 
-__all__ = ["EpisodeOutcome", "EpisodePlan", "RunContext", "attempt_key", "run_episode"]
+StartSoon = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+"""Runs a coroutine function in the episode's task group, until the episode ends."""
+
+__all__ = [
+    "Episode",
+    "EpisodeEnv",
+    "EpisodeOutcome",
+    "EpisodePlan",
+    "RunContext",
+    "attempt_key",
+    "run_episode",
+]
 
 
 @dataclass(frozen=True)
@@ -112,21 +130,134 @@ class RunContext:
         )
 
 
+class EpisodeEnv(Wrapper):
+    """The environment of an episode that ``open_episode`` opened; see there."""
+
+    def __init__(
+        self,
+        env: Env,
+        episode_id: str,
+        start_soon: StartSoon,
+        close: Callable[[], Awaitable[None]],
+    ) -> None:
+        super().__init__(env)
+        self.episode_id = episode_id
+        self.start_soon = start_soon
+        """Runs a coroutine function in the episode's task group, until the episode ends."""
+        self._close = close
+        self._closed = False
+
+    @override
+    async def aclose(self) -> None:
+        """End the episode (as ``cancelled`` if it is not over) and remove its sandbox.
+
+        Call it from the task that opened the episode, or leave the ``async with`` block.
+        """
+        self._closed = True
+        await self._close()
+
+    @override
+    async def reset(self) -> tuple[str, dict[str, Any]]:
+        self._check_open()
+        return await self.env.reset()
+
+    @override
+    async def step(self, action: str) -> StepResult:
+        self._check_open()
+        return await self.env.step(action)
+
+    @override
+    async def autosubmit(self, reason: ExitReason, detail: str | None = None) -> StepResult:
+        self._check_open()
+        return await self.env.autosubmit(reason, detail)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("The environment is closed.")
+
+
+class Episode:
+    """One episode of a run, and how it ended (``outcome``, once it has)."""
+
+    def __init__(self, plan: EpisodePlan, run: RunContext) -> None:
+        self.plan = plan
+        self.run = run
+        self.outcome: EpisodeOutcome | None = None
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[EpisodeEnv]:
+        """Open the episode's environment, limited as the run says; record how it ends.
+
+        The episode's row is written when it starts and when it ends: with the
+        environment's exit status if the episode is over, ``cancelled`` if it was left
+        before, ``early_exit`` if the sandbox died or could not start, ``exit_error`` if
+        anything else failed (the error is stored, and raised again).
+        """
+        plan, run = self.plan, self.run
+        recorder = run.recorder
+        recorder.open_episode(plan.episode_id)
+        row = _EpisodeRow(plan, run.sandboxes.kind, now_us())
+        ending = _Ended(CANCELLED, None, retryable=False)
+        try:
+            await recorder.row("episodes", **row.started())
+            await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
+            try:
+                async with AsyncExitStack() as stack:
+                    env, start_soon = await stack.enter_async_context(self._environment())
+                    yield EpisodeEnv(env, plan.episode_id, start_soon, stack.aclose)
+                    ending = _ending(env)
+            except Exception as error:
+                ending = _failure(error)
+                raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                steps = recorder.steps(plan.episode_id)
+                await _record_end(plan, recorder, row, steps, ending)
+                self.outcome = EpisodeOutcome(
+                    plan.episode_id, ending.status, ending.error, steps, ending.retryable
+                )
+
+    @asynccontextmanager
+    async def _environment(self) -> AsyncIterator[tuple[Env, StartSoon]]:
+        plan, run = self.plan, self.run
+        spec = run.sandbox_spec(plan.task)
+        async with await run.sandboxes.open(spec, name=f"rgym-{plan.episode_id}") as box:
+            await plan.task.lay_out(box)
+            ep = plan.episode_id
+            async with (
+                run.bus.endpoint("tools", episode_id=ep) as tools,
+                run.bus.endpoint("evaluator", episode_id=ep) as evaluator,
+                run.bus.endpoint("agent", episode_id=ep) as agent_endpoint,
+                anyio.create_task_group() as tg,
+            ):
+                evaluate = EvaluatorService(
+                    evaluator, sandbox=box, task=plan.task, recorder=run.recorder
+                )
+                await tg.start(evaluate.serve)
+                service = ToolService(tools, sandbox=box, task=plan.task, recorder=run.recorder)
+                await tg.start(service.serve)
+                env = ResearchEnv(
+                    agent_endpoint,
+                    plan.task.spec,
+                    timeout=request_timeout(plan.task),
+                    interrupt=service.interrupt,
+                )
+
+                def start_soon(member: Callable[[], Coroutine[Any, Any, None]]) -> None:
+                    tg.start_soon(member)
+
+                yield limited(env, run.limits), start_soon
+                tg.cancel_scope.cancel()
+
+
 async def run_episode(plan: EpisodePlan, run: RunContext) -> EpisodeOutcome:
-    """Run one episode to its end and record it; only cancellation propagates."""
-    recorder = run.recorder
-    recorder.open_episode(plan.episode_id)
-    row = _EpisodeRow(plan, run.sandboxes.kind, now_us())
-    ending = _Ended(CANCELLED, None, retryable=False)
-    try:
-        await recorder.row("episodes", **row.started())
-        await recorder.event(plan.episode_id, "episode_start", payload=_describe(plan))
-        ending = await _play_safely(plan, run)
-    finally:
-        with anyio.CancelScope(shield=True):
-            steps = recorder.steps(plan.episode_id)
-            await _record_end(plan, recorder, row, steps, ending)
-    return EpisodeOutcome(plan.episode_id, ending.status, ending.error, steps, ending.retryable)
+    """Run one episode to its end with its agent and record it; only cancellation propagates."""
+    episode = Episode(plan, run)
+    with contextlib.suppress(Exception):  # recorded with the episode
+        async with episode.open() as env:
+            await drive(plan, run, env, env.start_soon)
+    assert episode.outcome is not None
+    return episode.outcome
 
 
 class _Ended(NamedTuple):
@@ -135,46 +266,13 @@ class _Ended(NamedTuple):
     retryable: bool
 
 
-async def _play_safely(plan: EpisodePlan, run: RunContext) -> _Ended:
-    ended = _Ended(EXIT_ERROR, None, retryable=False)
-    try:
-        status, error = await _play(plan, run)
-        # the model's API failed past its retries: an infrastructure failure
-        ended = _Ended(status, error, retryable="(exit_api)" in status)
-    except* SandboxError as group:
-        # the sandbox died or could not start, unless the agent's own command ended it
-        by_agent = all(getattr(e, "by_agent", False) for e in _leaves(group))
-        ended = _Ended(EARLY_EXIT, _error_text(group), retryable=not by_agent)
-    except* Exception as group:
-        if ended.status != EARLY_EXIT:
-            ended = _Ended(EXIT_ERROR, _error_text(group), retryable=False)
-    return ended
-
-
-async def _play(plan: EpisodePlan, run: RunContext) -> Ending:
-    recorder = run.recorder
-    spec = run.sandbox_spec(plan.task)
-    async with await run.sandboxes.open(spec, name=f"rgym-{plan.episode_id}") as box:
-        await plan.task.lay_out(box)
-        ep = plan.episode_id
-        async with (
-            run.bus.endpoint("tools", episode_id=ep) as tools,
-            run.bus.endpoint("evaluator", episode_id=ep) as evaluator,
-            run.bus.endpoint("agent", episode_id=ep) as agent_endpoint,
-            anyio.create_task_group() as tg,
-        ):
-            await tg.start(
-                EvaluatorService(evaluator, sandbox=box, task=plan.task, recorder=recorder).serve
-            )
-            service = ToolService(tools, sandbox=box, task=plan.task, recorder=recorder)
-            await tg.start(service.serve)
-            env = StepLimit(
-                ResearchEnv(agent_endpoint, plan.task.spec, timeout=request_timeout(plan.task)),
-                max_steps=run.limits.max_steps,
-            )
-            ending = await drive(plan, run, env, tg, interrupt=service.interrupt)
-            tg.cancel_scope.cancel()
-    return ending
+def _ending(env: Env) -> _Ended:
+    """How an episode whose environment was left without an error ended."""
+    status = env.exit_status
+    if status is None:
+        return _Ended(CANCELLED, "the environment was closed before the episode ended", False)
+    # the model's API failed past its retries: an infrastructure failure
+    return _Ended(status, env.detail, retryable="(exit_api)" in status)
 
 
 class _EpisodeRow(NamedTuple):
@@ -236,17 +334,26 @@ def _describe(plan: EpisodePlan) -> dict[str, object]:
     }
 
 
-def _leaves(group: BaseExceptionGroup[Exception]) -> list[BaseException]:
-    """The exceptions of a group, nested groups flattened."""
-    return [
-        leaf
-        for e in group.exceptions
-        for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])
-    ]
+def _failure(error: Exception) -> _Ended:
+    """How an episode that ``error`` ended, ended.
+
+    The sandbox died or could not start (``early_exit``, worth another try unless the
+    agent's own command ended it), or anything else failed (``exit_error``).
+    """
+    leaves = _leaves(error)
+    sandbox = [e for e in leaves if isinstance(e, SandboxError)]
+    if sandbox:
+        by_agent = all(getattr(e, "by_agent", False) for e in sandbox)
+        return _Ended(EARLY_EXIT, _error_text(sandbox), retryable=not by_agent)
+    return _Ended(EXIT_ERROR, _error_text(leaves), retryable=False)
 
 
-def _error_text(group: BaseExceptionGroup[Exception]) -> str:
-    errors = group.exceptions
-    while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
-        errors = errors[0].exceptions
+def _leaves(error: BaseException) -> list[BaseException]:
+    """An exception, or the exceptions of a group with nested groups flattened."""
+    if not isinstance(error, BaseExceptionGroup):
+        return [error]
+    return [leaf for e in error.exceptions for leaf in _leaves(e)]
+
+
+def _error_text(errors: Sequence[BaseException]) -> str:
     return "\n".join(f"{type(e).__name__}: {e}" for e in errors)

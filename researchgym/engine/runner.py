@@ -12,6 +12,7 @@ import collections
 import itertools
 import json
 import os
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -39,11 +40,21 @@ from researchgym.storage import DuckDBSink, ParquetSink, open_writer, stored_run
 from researchgym.tasks import builtin_task_ids, resolve_task
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from researchgym.config import ModelsConfig, RunConfig, StorageConfig
     from researchgym.storage import Sink, StoredRun
     from researchgym.tasks import Task
 
-__all__ = ["RunStatistics", "Runner", "load_tasks", "open_sink"]
+__all__ = [
+    "RunStatistics",
+    "Runner",
+    "choose_run_sandboxes",
+    "load_tasks",
+    "open_run_context",
+    "open_sink",
+    "record_run",
+]
 
 
 @dataclass(frozen=True)
@@ -170,28 +181,9 @@ class Runner:
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
         cfg = self.config
         limiter = anyio.CapacityLimiter(cfg.limits.concurrent_episodes)
-        async with (
-            open_sandboxes(
-                cfg.sandbox.kind,
-                run_id=cfg.run_id,
-                cpus=cfg.cpus.sandboxes,
-                image=cfg.sandbox.image,
-                pool_size=cfg.sandbox.pool,
-                concurrent_starts=cfg.sandbox.concurrent_starts,
-            ) as sandboxes,
-            open_bus(run_id=cfg.run_id, hook=recorder.message) as bus,
-        ):
-            run = RunContext(
-                bus,
-                recorder,
-                cfg.limits,
-                sandboxes,
-                cfg.sandbox,
-                models=model_settings(cfg.models),
-                api_base=cfg.models.api_base,
-            )
+        async with open_run_context(cfg, recorder) as run:
             for spec, count in collections.Counter(run.sandbox_spec(p.task) for p in plans).items():
-                sandboxes.expect(spec, count)
+                run.sandboxes.expect(spec, count)
 
             async def one(plan: EpisodePlan) -> None:
                 async with limiter:
@@ -211,23 +203,7 @@ class Runner:
                     tg.start_soon(one, plan)
 
     async def _choose_sandboxes(self, plans: list[EpisodePlan]) -> None:
-        """Settle ``auto``, and refuse to put a task requiring isolation in a local sandbox.
-
-        The configuration stored with the run says which kind ran, and why.
-        """
-        box = self.config.sandbox
-        choice = await choose_sandboxes(box.kind)
-        if box.kind == "auto":
-            chosen = box.model_copy(update={"kind": choice.kind, "chosen": choice.because})
-            self.config = self.config.model_copy(update={"sandbox": chosen})
-        strict = sorted({p.task.spec.id for p in plans if p.task.spec.requires_isolation})
-        if strict and choice.kind == "local":
-            why = f" ({box.chosen or choice.because})" if box.chosen or choice.because else ""
-            raise ConfigError(
-                f"The task {', '.join(strict)} requires isolation: it runs only in Docker "
-                f"sandboxes, and this run would put it in local ones{why}. Start Docker "
-                "(researchgym sandbox status says what it finds), or leave the task out."
-            )
+        self.config = await choose_run_sandboxes(self.config, [p.task for p in plans])
 
     async def _check_models(self) -> None:
         """Fail before anything runs if a model is unknown or its API key is not set."""
@@ -239,21 +215,89 @@ class Runner:
     async def _record_run(
         self, recorder: Recorder, started_at: int, status: str, episodes: int, *, ended: bool
     ) -> None:
-        """The run's row: written when it starts (``running``) and again when it ends."""
-        now = now_us()
-        await recorder.row(
-            "runs",
-            started_at=started_at,
-            ended_at=now if ended else None,
-            status=status,
-            episodes=episodes,
-            # ASCII JSON: a lone surrogate in a configuration is stored as its escape
-            config=json.dumps(self.config.model_dump(mode="json")),
-            version=researchgym.__version__,
-            host=hostname(),
-            pid=os.getpid(),
-            recorded_at=now,
+        await record_run(recorder, self.config, started_at, status, episodes, ended=ended)
+
+
+async def choose_run_sandboxes(config: RunConfig, tasks: list[Task]) -> RunConfig:
+    """Settle ``auto``, and refuse to put a task requiring isolation in a local sandbox.
+
+    Returns:
+        The configuration with the kind that runs, and why (stored with the run).
+
+    Raises:
+        ConfigError: If a task requires isolation and the sandboxes would be local.
+        DockerUnavailableError: If the configuration asks for docker and no daemon answers.
+    """
+    box = config.sandbox
+    choice = await choose_sandboxes(box.kind)
+    if box.kind == "auto":
+        chosen = box.model_copy(update={"kind": choice.kind, "chosen": choice.because})
+        config = config.model_copy(update={"sandbox": chosen})
+    strict = sorted({task.spec.id for task in tasks if task.spec.requires_isolation})
+    if strict and choice.kind == "local":
+        why = f" ({box.chosen or choice.because})" if box.chosen or choice.because else ""
+        raise ConfigError(
+            f"The task {', '.join(strict)} requires isolation: it runs only in Docker "
+            f"sandboxes, and this run would put it in local ones{why}. Start Docker "
+            "(researchgym sandbox status says what it finds), or leave the task out."
         )
+    return config
+
+
+@asynccontextmanager
+async def open_run_context(config: RunConfig, recorder: Recorder) -> AsyncIterator[RunContext]:
+    """Open what every episode of a run shares: its sandboxes and its bus.
+
+    Raises:
+        DockerUnavailableError: If the sandboxes are docker and no daemon answers.
+        ImageMissingError: If the Docker image is not built.
+    """
+    async with (
+        open_sandboxes(
+            config.sandbox.kind,
+            run_id=config.run_id,
+            cpus=config.cpus.sandboxes,
+            image=config.sandbox.image,
+            pool_size=config.sandbox.pool,
+            concurrent_starts=config.sandbox.concurrent_starts,
+        ) as sandboxes,
+        open_bus(run_id=config.run_id, hook=recorder.message) as bus,
+    ):
+        yield RunContext(
+            bus,
+            recorder,
+            config.limits,
+            sandboxes,
+            config.sandbox,
+            models=model_settings(config.models),
+            api_base=config.models.api_base,
+        )
+
+
+async def record_run(
+    recorder: Recorder,
+    config: RunConfig,
+    started_at: int,
+    status: str,
+    episodes: int,
+    *,
+    ended: bool,
+) -> None:
+    """The run's row: written when it starts (``running``) and again when it ends."""
+    now = now_us()
+    await recorder.row(
+        "runs",
+        started_at=started_at,
+        ended_at=now if ended else None,
+        status=status,
+        episodes=episodes,
+        # ASCII JSON: a lone surrogate in a configuration is stored as its escape
+        config=json.dumps(config.model_dump(mode="json")),
+        version=researchgym.__version__,
+        host=hostname(),
+        pid=os.getpid(),
+        recorded_at=now,
+    )
 
 
 def open_sink(storage: StorageConfig) -> Sink:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from researchgym.storage.schema import TableName
 
-__all__ = ["Sink"]
+__all__ = ["NullSink", "Sink"]
 
 
 class Sink(ABC):
@@ -41,3 +41,13 @@ class Sink(ABC):
         Raises:
             StorageError: If what was written cannot be made durable.
         """
+
+
+class NullSink(Sink):
+    """Keeps nothing: for an environment whose episode nobody asked to store."""
+
+    def write(self, table: TableName, batch: pa.Table) -> None:
+        """Drop the batch."""
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -2,70 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-import anyio
 import pytest
 
-from researchgym.engine import (
-    Env,
-    EvaluatorService,
-    Recorder,
-    ResearchEnv,
-    StepLimit,
-    ToolService,
-    open_bus,
-)
-from researchgym.sandboxes import open_local_sandbox
-from researchgym.storage import Sink, TableName, open_writer
-from researchgym.tasks import Task, load_task
-from tests.tasks.test_evaluator import SCORE_ANSWER
-from tests.tasks.test_loader import make_task
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
-
-
-class MemorySink(Sink):
-    """Keeps every row it is given."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, list[dict[str, Any]]] = {}
-
-    def write(self, table: TableName, batch: Any) -> None:
-        self.rows.setdefault(table, []).extend(batch.to_pylist())
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def task(tmp_path: Path) -> Task:
-    root = make_task(tmp_path / "toy")
-    (root / "eval" / "evaluate.py").write_text(SCORE_ANSWER)
-    return load_task(root)
-
-
-@pytest.fixture
-async def env(task: Task) -> AsyncIterator[ResearchEnv]:
-    async with (
-        open_writer(MemorySink()) as writer,
-        await open_local_sandbox() as sandbox,
-        open_bus(run_id="r") as bus,
-        bus.endpoint("tools", episode_id="e") as tools,
-        bus.endpoint("evaluator", episode_id="e") as evaluator,
-        bus.endpoint("agent", episode_id="e") as agent,
-        anyio.create_task_group() as tg,
-    ):
-        recorder = Recorder(writer, run_id="r")
-        recorder.open_episode("e")
-        await tg.start(ToolService(tools, sandbox=sandbox, task=task, recorder=recorder).serve)
-        await tg.start(
-            EvaluatorService(evaluator, sandbox=sandbox, task=task, recorder=recorder).serve
-        )
-        yield ResearchEnv(agent, task.spec, timeout=30)
-        tg.cancel_scope.cancel()
+from researchgym.engine import Env, ResearchEnv, StepLimit
 
 
 async def test_reset_gives_the_task_and_the_commands(env: ResearchEnv) -> None:
