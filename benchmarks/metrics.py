@@ -29,15 +29,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from researchgym.storage import (
-    actions,
-    costs,
-    exit_statuses,
-    failures,
-    open_database,
-    query,
-    report,
-)
+from researchgym.analysis import actions, costs, exit_statuses, failures, report
+from researchgym.storage import open_database, query
 from researchgym.storage.synthetic import write_synthetic
 
 if TYPE_CHECKING:

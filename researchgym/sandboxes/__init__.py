@@ -16,9 +16,8 @@ docker.py       DockerSandbox: a container per episode, over the Engine API (asy
 disk.py         open_disk, disk_support: each sandbox's writable places on a disk of its own
 docker_pool.py  DockerSandboxes: start limit, warm pool, clean-up (prune_sandboxes)
 docker_api.py   open_docker: the connection, with clear errors
-image.py        build_image, sandbox_status: the sandbox image (offline from Debian packages,
-                or from image/Dockerfile where a registry answers); _rootfs, _apt_sources,
-                _docker_archive, _dockerfile are its parts
+image/          build_image, sandbox_status: the sandbox image (offline from Debian packages,
+                or from image/files/Dockerfile where a registry answers)
 ```
 
 Usage:

@@ -9,7 +9,7 @@ loader.py      finding and loading task folders, errors that name the file and t
 evaluator.py   evaluate(): eval/ goes into the sandbox only to score
 catalog.py     the built-in tasks and a task's files (researchgym tasks list / show)
 validate.py    validate_task(): every problem of a task folder, baseline run for real
-mlgym.py       import_mlgym(): MLGym's task and dataset YAML to task folders
+mlgym/         import_mlgym(): MLGym's task and dataset YAML to task folders
 trusted/       rgym_eval: what evaluators import to run the agent's code at arm's length
 ```
 """

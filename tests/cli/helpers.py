@@ -1,0 +1,42 @@
+"""Running the researchgym command as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from researchgym.storage import open_database, query
+
+CLI = str(Path(sys.executable).parent / "researchgym")
+
+
+def cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env if env is not None else {**os.environ, "COLUMNS": "200"},
+    )
+
+
+def rows(db: Path, sql: str) -> list[dict[str, object]]:
+    with open_database(db) as con:
+        result: list[dict[str, object]] = query(con, sql).to_pylist()
+        return result
+
+
+def labelled(run_id: str) -> list[str]:
+    """Ids of the containers labelled with a run."""
+    done = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=researchgym.run={run_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.split()
