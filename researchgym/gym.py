@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import gymnasium
 from gymnasium.spaces import Text
 
-from researchgym.agents.reply import MAX_REPLY_CHARS
+from researchgym.agents import MAX_REPLY_CHARS
 from researchgym.engine import open_env
 from researchgym.tasks import Task, builtin_task_ids, resolve_task
 

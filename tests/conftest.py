@@ -40,6 +40,11 @@ bundle (SSL_CERT_FILE) each time it makes an HTTP client, which it then caches. 
 allowance every call through litellm fails with "Blocking call to os.stat" (which litellm
 reports as a 500, so the model retries it, then raises ModelApiError)."""
 
+RESEARCHGYM_MAY_BLOCK = [("threading.Lock.acquire", "researchgym/api.py", ["_on_own_loop"])]
+"""Blocking calls of researchgym's own that are meant: ``researchgym.run`` called in a
+running event loop (a notebook's cell) waits for the run's thread, as any call without
+``await`` in a cell does."""
+
 
 @pytest.fixture(
     params=[
@@ -60,7 +65,7 @@ def no_blocking_calls_in_the_event_loop() -> Iterator[None]:
     thread) passes every test and only shows at scale, as a stalled run.
     """
     with blockbuster_ctx(["researchgym"]) as bb:
-        for function, path, names in LITELLM_MAY_BLOCK:
+        for function, path, names in LITELLM_MAY_BLOCK + RESEARCHGYM_MAY_BLOCK:
             bb.functions[function].can_block_in(path, names)
         yield
 

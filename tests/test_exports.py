@@ -24,7 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "tasks"},
     "errors": set(),
     "_host": set(),
-    "cli": {"engine", "sandboxes", "storage", "analysis", "tasks", "config", "errors"},
+    "api": {"engine", "storage", "analysis", "config", "errors"},
+    "gym": {"engine", "agents", "tasks", "config"},
+    "cli": {"api", "engine", "sandboxes", "storage", "analysis", "tasks", "config", "errors"},
     "__main__": {"cli"},
 }
 """For each part of the package, the other parts it may import ("" is the package root;

@@ -41,10 +41,12 @@ from researchgym.agents.registry import (
     create_agent,
 )
 from researchgym.agents.replay import ReplayAgent
+from researchgym.agents.reply import MAX_REPLY_CHARS
 from researchgym.agents.scripted import BaselineAgent, ScriptedAgent
 from researchgym.agents.team import Member, Plan, PlannerExecutorTeam, Report
 
 __all__ = [
+    "MAX_REPLY_CHARS",
     "Agent",
     "AgentContext",
     "AgentStop",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,10 +13,7 @@ from researchgym.cli._output import console, errors
 from researchgym.errors import ConfigError
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from researchgym.config import RunConfig
-    from researchgym.engine import Runner
 
 
 def run(
@@ -151,14 +147,8 @@ def _agents(
 
 def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     import anyio
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
 
+    from researchgym.api import execute
     from researchgym.engine import Runner
     from researchgym.sandboxes import choose_sandboxes
 
@@ -170,20 +160,11 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     runner = Runner(cfg, force=force)
     resumed = " (resumed)" if cfg.resume else ""
     console.print(f"Run [bold]{cfg.run_id}[/]{resumed} -> {cfg.storage.path}")
-    with Progress(
-        TextColumn("[bold]episodes"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        bar = progress.add_task("run", total=None, detail="loading tasks")
-        try:
-            anyio.run(_run_and_watch, runner, progress, bar)
-        except KeyboardInterrupt:
-            errors.print("Cancelled. Everything recorded so far is stored.")
-            raise typer.Exit(130) from None
+    try:
+        execute(runner, console=console)
+    except KeyboardInterrupt:
+        errors.print("Cancelled. Everything recorded so far is stored.")
+        raise typer.Exit(130) from None
     stats = runner.statistics()
     console.print(f"{stats.done} episodes ({stats.crashed} crashed), {stats.steps} steps.")
     console.print(f"Report: researchgym report --db {cfg.storage.path}", soft_wrap=True)
@@ -205,31 +186,3 @@ def _real_models(params: Any) -> list[str]:
         nested = [m for v in params.values() for m in _real_models(v)]
         return [m for m in found if not m.startswith("mock")] + nested
     return []
-
-
-async def _run_and_watch(runner: Runner, progress: Progress, bar: Any) -> None:
-    import anyio
-
-    started = time.monotonic()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_watch, runner, progress, bar)
-        await runner.run()
-        tg.cancel_scope.cancel()
-    _show(runner, progress, bar, runner.statistics().steps / (time.monotonic() - started))
-
-
-async def _watch(runner: Runner, progress: Progress, bar: Any) -> None:
-    import anyio
-
-    last_steps, last_time = 0, time.monotonic()
-    while True:
-        await anyio.sleep(0.25)
-        now, steps = time.monotonic(), runner.statistics().steps
-        _show(runner, progress, bar, (steps - last_steps) / (now - last_time))
-        last_steps, last_time = steps, now
-
-
-def _show(runner: Runner, progress: Progress, bar: Any, rate: float) -> None:
-    s = runner.statistics()
-    detail = f"running {s.running}  crashed {s.crashed}  steps {s.steps}  {rate:,.0f} steps/s"
-    progress.update(bar, total=s.episodes or None, completed=s.done, detail=detail)

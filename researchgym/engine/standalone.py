@@ -137,8 +137,7 @@ def _config(
 
 def _open_store(config: RunConfig, stored: bool) -> Sink:
     """The sink of an environment's records (blocking: call it from a thread)."""
-    from researchgym.storage import stored_run
-    from researchgym.storage.sink import NullSink
+    from researchgym.storage import NullSink, stored_run
 
     if not stored:
         return NullSink()

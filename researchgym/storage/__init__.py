@@ -2,7 +2,7 @@
 
 ```
 schema.py    SCHEMAS, TableName, column_doc   the tables and their documented columns
-sink.py      Sink                             where batches go (the contract)
+sink.py      Sink, NullSink                   where batches go (the contract; NullSink keeps none)
 duckdb.py    DuckDBSink                       ... a DuckDB file (runs/researchgym.duckdb)
 parquet.py   ParquetSink                      ... Parquet files partitioned by run
 writer.py    open_writer, Writer, ...         the one task that buffers rows and owns a sink
@@ -32,7 +32,7 @@ from researchgym.storage.duckdb import DuckDBSink
 from researchgym.storage.parquet import ParquetSink
 from researchgym.storage.runs import StoredRun, run_state, stored_run
 from researchgym.storage.schema import KEYS, SCHEMAS, TableName, column_doc
-from researchgym.storage.sink import Sink
+from researchgym.storage.sink import NullSink, Sink
 from researchgym.storage.views import VIEWS, Dimension, ViewDoc
 from researchgym.storage.writer import Writer, WriterStatistics, open_writer
 
@@ -42,6 +42,7 @@ __all__ = [
     "VIEWS",
     "Dimension",
     "DuckDBSink",
+    "NullSink",
     "ParquetSink",
     "Sink",
     "StoredRun",

@@ -42,7 +42,7 @@ def start_and_wait_for_containers(config: Path, db: Path, run_id: str) -> subpro
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine may take minutes to get there
     while len(labelled(run_id)) < 3:
         assert time.monotonic() < deadline and run.poll() is None, "no sandboxes started"
         time.sleep(0.2)

@@ -9,8 +9,7 @@ import pytest
 
 from researchgym.engine import EvaluatorService, Recorder, ResearchEnv, ToolService, open_bus
 from researchgym.sandboxes import open_local_sandbox
-from researchgym.storage import open_writer
-from researchgym.storage.sink import NullSink
+from researchgym.storage import NullSink, open_writer
 from researchgym.tasks import Task, load_task
 from tests.tasks.test_evaluator import SCORE_ANSWER
 from tests.tasks.test_loader import make_task

@@ -95,15 +95,16 @@ async def test_shipped_baseline_scores_about_what_task_yaml_says(sandbox: LocalS
     result = await evaluate(TASK, sandbox)
     assert result.status == "scored", result.error
     assert result.metrics["Instances"] == 30
-    # wall time on a shared machine: only its order of magnitude is stable
-    assert result.score is not None and BASELINE / 3 < result.score < BASELINE * 3
+    # wall time on a shared machine: only its order of magnitude is stable, and a machine
+    # whose every CPU is busy (make test-stress) slows it down 3-4 times
+    assert result.score is not None and BASELINE / 3 < result.score < BASELINE * 6
     assert result.metrics["Slowest"] < 5  # far from the 10 s limit of a call
     assert f"The baseline takes about {BASELINE:.0f} s." in " ".join(TASK.spec.description.split())
     # validate times the same solver on as many other instances, of the same hardness
     validated = await evaluate(TASK, sandbox, mode="validate")
     assert validated.status == "scored", validated.error
     assert validated.metrics["Instances"] == 30
-    assert validated.score is not None and BASELINE / 3 < validated.score < BASELINE * 3
+    assert validated.score is not None and BASELINE / 3 < validated.score < BASELINE * 6
 
 
 @asyncio_only
