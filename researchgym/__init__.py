@@ -24,14 +24,13 @@ Errors are in ``researchgym.errors``; the ``researchgym`` command is ``researchg
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from researchgym.api import RunResult, run
     from researchgym.engine import open_env
 
-__version__ = version("researchgym")
+    __version__: str
 __all__ = ["RunResult", "__version__", "open_env", "run"]
 
 _LAZY = {"run": "researchgym.api", "RunResult": "researchgym.api", "open_env": "researchgym.engine"}
@@ -39,6 +38,10 @@ _LAZY = {"run": "researchgym.api", "RunResult": "researchgym.api", "open_env": "
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("researchgym")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'researchgym' has no attribute {name!r}")

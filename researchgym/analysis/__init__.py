@@ -19,47 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from researchgym.analysis.metrics import (
-    ActionDimension,
-    actions,
-    best_at_k,
-    costs,
-    exit_statuses,
-    failures,
-    profile_scores,
-    solver_name,
-)
-from researchgym.analysis.plots import PLOTS, write_plots
-from researchgym.analysis.profiles import (
-    BASELINE,
-    VARIANTS,
-    Profiles,
-    SolverScore,
-    Variant,
-    performance_profiles,
-    read_scores_csv,
-)
-from researchgym.analysis.report import Report, latest_run_id, report
+import lazy_loader
 
-__all__ = [
-    "BASELINE",
-    "PLOTS",
-    "VARIANTS",
-    "ActionDimension",
-    "Profiles",
-    "Report",
-    "SolverScore",
-    "Variant",
-    "actions",
-    "best_at_k",
-    "costs",
-    "exit_statuses",
-    "failures",
-    "latest_run_id",
-    "performance_profiles",
-    "profile_scores",
-    "read_scores_csv",
-    "report",
-    "solver_name",
-    "write_plots",
-]
+# Each name is imported from its module when first used (the names: __init__.pyi).
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

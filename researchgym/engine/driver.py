@@ -20,6 +20,7 @@ from researchgym.agents import AgentContext, AgentStop, Observation, create_agen
 from researchgym.engine.limits import stop_reason
 from researchgym.engine.recorder import to_json
 from researchgym.tools import command_docs
+from researchgym.words import AGENT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -53,9 +54,9 @@ async def drive(
         await run.recorder.row(
             "agents",
             episode_id=plan.episode_id,
-            name="agent",
+            name=AGENT,
             kind=built.kind,
-            role="agent",
+            role=AGENT,
             request_model=model if isinstance(model, str) else None,
             params=to_json(built.params),
         )
@@ -122,7 +123,7 @@ class _Lender:
             start_soon=self._start_soon,
         )
 
-    def open_model(self, name: str, *, member: str = "agent", api_base: str | None = None) -> Model:
+    def open_model(self, name: str, *, member: str = AGENT, api_base: str | None = None) -> Model:
         async def hook(call: ModelCall) -> None:
             await self._record_member(member, name)
             await self._run.recorder.llm_call(self._plan.episode_id, member=member, call=call)
@@ -142,7 +143,7 @@ class _Lender:
 
     async def _record_member(self, member: str, model: str) -> None:
         """A team member gets a row of its own in ``agents`` at its first model call."""
-        if member == "agent" or member in self._members:
+        if member == AGENT or member in self._members:
             return
         self._members.add(member)
         await self._run.recorder.row(

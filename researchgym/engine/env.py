@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from researchgym.engine.messages import ToolReply, ToolRequest
 from researchgym.tools import command_docs
+from researchgym.words import TOOLS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -125,7 +126,7 @@ class ResearchEnv(Env):
         endpoint: Endpoint,
         task: TaskSpec,
         *,
-        tools: str = "tools",
+        tools: str = TOOLS,
         timeout: float,
         interrupt: Callable[[], None] | None = None,
     ) -> None:

@@ -34,6 +34,7 @@ from researchgym.engine.recorder import now_us
 from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
 from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR, RUNNING
 from researchgym.errors import SandboxError
+from researchgym.words import AGENT, EVALUATOR, TOOLS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable
@@ -131,7 +132,7 @@ class RunContext:
 
 
 class EpisodeEnv(Wrapper):
-    """The environment of an episode that ``open_episode`` opened; see there."""
+    """The environment of an episode that ``Episode.open`` opened; see there."""
 
     def __init__(
         self,
@@ -225,9 +226,9 @@ class Episode:
             await plan.task.lay_out(box)
             ep = plan.episode_id
             async with (
-                run.bus.endpoint("tools", episode_id=ep) as tools,
-                run.bus.endpoint("evaluator", episode_id=ep) as evaluator,
-                run.bus.endpoint("agent", episode_id=ep) as agent_endpoint,
+                run.bus.endpoint(TOOLS, episode_id=ep) as tools,
+                run.bus.endpoint(EVALUATOR, episode_id=ep) as evaluator,
+                run.bus.endpoint(AGENT, episode_id=ep) as agent_endpoint,
                 anyio.create_task_group() as tg,
             ):
                 evaluate = EvaluatorService(

@@ -19,7 +19,6 @@ import anyio
 from researchgym.config import RunConfig, StorageConfig
 from researchgym.engine.runner import Runner, load_tasks
 from researchgym.errors import ConfigError
-from researchgym.storage import open_database, query
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -92,6 +91,8 @@ class _Stored(NamedTuple):
 
 
 def _read(path: Path, episode_id: str) -> _Stored:
+    from researchgym.storage import open_database, query  # DuckDB: when used
+
     with open_database(path) as con:
         params = {"id": episode_id}
         episode = query(

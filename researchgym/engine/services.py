@@ -18,6 +18,7 @@ from researchgym.engine.status import exit_status
 from researchgym.errors import SandboxError, UndeliverableError
 from researchgym.tasks import EvaluationMode, EvaluationResult, evaluate
 from researchgym.tools import ToolContext, ToolResult, Viewer, find_tool
+from researchgym.words import EVALUATOR
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -55,7 +56,7 @@ class ToolService:
         sandbox: Sandbox,
         task: Task,
         recorder: Recorder,
-        evaluator: str = "evaluator",
+        evaluator: str = EVALUATOR,
     ) -> None:
         self._endpoint = endpoint
         self._sandbox = sandbox

@@ -1,8 +1,20 @@
-"""How an episode ends: the exit statuses, as MLGym records them."""
+"""How an episode ends: its exit status (the words are ``researchgym.words``')."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from researchgym.words import (
+    CANCELLED,
+    EARLY_EXIT,
+    EXIT_ERROR,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SUBMITTED,
+    ExitReason,
+    ScoreKind,
+)
 
 if TYPE_CHECKING:
     from researchgym.tasks import EvaluationResult
@@ -19,27 +31,6 @@ __all__ = [
     "exit_status",
 ]
 
-ExitReason = Literal[
-    "submit", "max_steps", "exit_cost", "exit_context", "exit_format", "exit_api", "exit_time"
-]
-"""Why the final evaluation happened: the agent submitted, or a limit was reached."""
-
-ScoreKind = Literal["validate", "submit", "autosubmit"]
-"""What asked for an evaluation: the agent's validate or submit, or a limit."""
-
-EARLY_EXIT = "early_exit"
-"""The sandbox died under the episode."""
-EXIT_ERROR = "exit_error"
-"""Anything else went wrong; the error is stored with the episode."""
-CANCELLED = "cancelled"
-"""The run was cancelled (Ctrl-C) before the episode ended."""
-RUNNING = "running"
-"""The episode has not ended yet (its row is written when it starts)."""
-INTERRUPTED = "interrupted"
-"""The episode's run was killed before it ended: what a resumed run records for it."""
-FAILED = (EARLY_EXIT, EXIT_ERROR)
-"""The exit statuses of episodes that failed."""
-
 
 def exit_status(reason: ExitReason, evaluation: EvaluationResult) -> str:
     """Return the exit status of an episode whose final evaluation had ``reason``.
@@ -53,4 +44,4 @@ def exit_status(reason: ExitReason, evaluation: EvaluationResult) -> str:
     """
     if evaluation.status != "scored":
         return f"{evaluation.status} ({reason})"
-    return "submitted" if reason == "submit" else f"autosubmission ({reason})"
+    return SUBMITTED if reason == "submit" else f"autosubmission ({reason})"

@@ -27,33 +27,7 @@ Example::
 
 from __future__ import annotations
 
-from researchgym.storage.database import open_database, query
-from researchgym.storage.duckdb import DuckDBSink
-from researchgym.storage.parquet import ParquetSink
-from researchgym.storage.runs import StoredRun, run_state, stored_run
-from researchgym.storage.schema import KEYS, SCHEMAS, TableName, column_doc
-from researchgym.storage.sink import NullSink, Sink
-from researchgym.storage.views import VIEWS, Dimension, ViewDoc
-from researchgym.storage.writer import Writer, WriterStatistics, open_writer
+import lazy_loader
 
-__all__ = [
-    "KEYS",
-    "SCHEMAS",
-    "VIEWS",
-    "Dimension",
-    "DuckDBSink",
-    "NullSink",
-    "ParquetSink",
-    "Sink",
-    "StoredRun",
-    "TableName",
-    "ViewDoc",
-    "Writer",
-    "WriterStatistics",
-    "column_doc",
-    "open_database",
-    "open_writer",
-    "query",
-    "run_state",
-    "stored_run",
-]
+# Each name is imported from its module when first used (the names: __init__.pyi).
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from researchgym._host import process_alive
 from researchgym.storage.database import open_database, query
+from researchgym.words import INTERRUPTED, RUNNING
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -34,8 +35,8 @@ class StoredRun(NamedTuple):
         return run_state(self.run) if self.run is not None else "interrupted"
 
 
-_EPISODES = """
-SELECT e.* REPLACE (CASE WHEN e.exit_status = 'running' THEN coalesce(t.steps, 0)
+_EPISODES = f"""
+SELECT e.* REPLACE (CASE WHEN e.exit_status = '{RUNNING}' THEN coalesce(t.steps, 0)
                          ELSE e.steps END AS steps)
 FROM episodes e
 LEFT JOIN (SELECT episode_id, count(*) AS steps FROM tool_calls WHERE run_id = $id
@@ -70,7 +71,7 @@ def run_state(run: dict[str, Any]) -> str:
     A run that says ``running`` is ``interrupted`` once its process is gone from this host;
     it stays ``running`` while that lives, or if it ran on another host.
     """
-    if run.get("status") != "running":
+    if run.get("status") != RUNNING:
         return str(run.get("status"))
     alive = process_alive(run.get("host"), run.get("pid"))
-    return "interrupted" if alive is False else "running"
+    return INTERRUPTED if alive is False else RUNNING

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from researchgym.storage.duckdb import sql_identifier, sql_literal
 from researchgym.storage.schema import column_doc
+from researchgym.words import NOT_ERRORS
 
 if TYPE_CHECKING:
     import duckdb
@@ -57,7 +58,6 @@ class ViewDoc(NamedTuple):
     """Each column's doc, in the view's column order."""
 
 
-_NOT_ERRORS = ("submitted", "autosubmission (max_steps)", "cancelled", "running", "interrupted")
 _INFRASTRUCTURE = ("tools", "evaluator")
 """Bus endpoints the engine serves (commands, evaluations); every other party is a team member."""
 _IN_RUNS = "(runs IS NULL OR list_contains(runs, run_id))"
@@ -99,7 +99,7 @@ SELECT e.run_id, e.episode_id, e.task_id, e.agent, m.models, e.attempt, e.exit_s
        e.started_at,
        date_diff('microsecond', e.started_at, e.ended_at) / 1e6 AS wall_s,
        e.error,
-       coalesce(e.exit_status NOT IN {_list(_NOT_ERRORS)}, false) AS ended_in_error,
+       coalesce(e.exit_status NOT IN {_list(NOT_ERRORS)}, false) AS ended_in_error,
        ended_in_error AND coalesce(s.scores, 0) = 0 AS failed,
        ended_in_error AND coalesce(s.scores, 0) > 0 AS incomplete
 FROM e

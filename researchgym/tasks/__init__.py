@@ -16,66 +16,7 @@ trusted/       rgym_eval: what evaluators import to run the agent's code at arm'
 
 from __future__ import annotations
 
-from researchgym.tasks.catalog import TaskEntry, TaskFiles, builtin_tasks, task_files
-from researchgym.tasks.evaluator import (
-    EvaluationMode,
-    EvaluationResult,
-    EvaluationStatus,
-    evaluate,
-)
-from researchgym.tasks.loader import BUILTIN_DIR, Task, builtin_task_ids, load_task, resolve_task
-from researchgym.tasks.mlgym import (
-    ImportedTask,
-    ImportFailure,
-    ImportResult,
-    MovedFile,
-    import_mlgym,
-    metric_direction,
-)
-from researchgym.tasks.spec import (
-    Baseline,
-    Direction,
-    Evaluation,
-    MemorySize,
-    Metric,
-    Resources,
-    Submission,
-    TaskSpec,
-    Timeouts,
-)
-from researchgym.tasks.validate import Problem, ValidationReport, task_folder, validate_task
+import lazy_loader
 
-__all__ = [
-    "BUILTIN_DIR",
-    "Baseline",
-    "Direction",
-    "Evaluation",
-    "EvaluationMode",
-    "EvaluationResult",
-    "EvaluationStatus",
-    "ImportFailure",
-    "ImportResult",
-    "ImportedTask",
-    "MemorySize",
-    "Metric",
-    "MovedFile",
-    "Problem",
-    "Resources",
-    "Submission",
-    "Task",
-    "TaskEntry",
-    "TaskFiles",
-    "TaskSpec",
-    "Timeouts",
-    "ValidationReport",
-    "builtin_task_ids",
-    "builtin_tasks",
-    "evaluate",
-    "import_mlgym",
-    "load_task",
-    "metric_direction",
-    "resolve_task",
-    "task_files",
-    "task_folder",
-    "validate_task",
-]
+# Each name is imported from its module when first used (the names: __init__.pyi).
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -8,8 +8,9 @@ should see, and ``Command`` turns it into the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from researchgym.words import ActionClass
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -19,18 +20,6 @@ if TYPE_CHECKING:
     from researchgym.tools.viewer import Viewer
 
 __all__ = ["ActionClass", "Command", "Tool", "ToolContext", "ToolError", "ToolResult"]
-
-
-class ActionClass(StrEnum):
-    """What kind of action a command is, for the action-distribution metrics."""
-
-    EDIT = "Edit"
-    VIEW = "View"
-    SEARCH = "Search"
-    VALIDATE = "Validate"
-    SUBMIT = "Submit"
-    PYTHON = "Python"
-    BASH = "Bash"
 
 
 @dataclass(frozen=True)

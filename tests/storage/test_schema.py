@@ -47,6 +47,7 @@ def test_package_exports_exactly_the_public_names() -> None:
             "TableName",
             "column_doc",
             "Sink",
+            "NullSink",
             "DuckDBSink",
             "ParquetSink",
             "Writer",

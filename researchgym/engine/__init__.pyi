@@ -1,0 +1,83 @@
+"""The face of ``researchgym.engine``: the names it exports, and their modules.
+
+Type checkers read it, and so does the lazy loader of ``__init__.py``, which imports each
+name from its module when it is first used.
+"""
+
+from .bus import Bus, BusStatistics, Endpoint, Envelope, EnvelopeHook, open_bus
+from .env import Env, ResearchEnv, StepResult, Wrapper
+from .episode import (
+    Episode,
+    EpisodeEnv,
+    EpisodeOutcome,
+    EpisodePlan,
+    RunContext,
+    run_episode,
+)
+from .limits import (
+    BudgetLimit,
+    Limit,
+    LimitReached,
+    StepLimit,
+    TimeLimit,
+    limited,
+)
+from .messages import EvaluateRequest, ToolReply, ToolRequest
+from .recorder import Recorder
+from .replay import Mismatch, ReplayReport, replay_episode
+from .runner import Runner, RunStatistics, load_tasks, open_sink
+from .services import EvaluatorService, ToolService
+from .standalone import open_env
+from .status import (
+    CANCELLED,
+    EARLY_EXIT,
+    EXIT_ERROR,
+    FAILED,
+    ExitReason,
+    exit_status,
+)
+
+__all__ = [
+    "CANCELLED",
+    "EARLY_EXIT",
+    "EXIT_ERROR",
+    "FAILED",
+    "BudgetLimit",
+    "Bus",
+    "BusStatistics",
+    "Endpoint",
+    "Env",
+    "Envelope",
+    "EnvelopeHook",
+    "Episode",
+    "EpisodeEnv",
+    "EpisodeOutcome",
+    "EpisodePlan",
+    "EvaluateRequest",
+    "EvaluatorService",
+    "ExitReason",
+    "Limit",
+    "LimitReached",
+    "Mismatch",
+    "Recorder",
+    "ReplayReport",
+    "ResearchEnv",
+    "RunContext",
+    "RunStatistics",
+    "Runner",
+    "StepLimit",
+    "StepResult",
+    "TimeLimit",
+    "ToolReply",
+    "ToolRequest",
+    "ToolService",
+    "Wrapper",
+    "exit_status",
+    "limited",
+    "load_tasks",
+    "open_bus",
+    "open_env",
+    "open_sink",
+    "replay_episode",
+    "run_episode",
+]

@@ -1,0 +1,69 @@
+"""The face of ``researchgym.tasks``: the names it exports, and their modules.
+
+Type checkers read it, and so does the lazy loader of ``__init__.py``, which imports each
+name from its module when it is first used.
+"""
+
+from .catalog import TaskEntry, TaskFiles, builtin_tasks, task_files
+from .evaluator import (
+    EvaluationMode,
+    EvaluationResult,
+    EvaluationStatus,
+    evaluate,
+)
+from .loader import BUILTIN_DIR, Task, builtin_task_ids, load_task, resolve_task
+from .mlgym import (
+    ImportedTask,
+    ImportFailure,
+    ImportResult,
+    MovedFile,
+    import_mlgym,
+    metric_direction,
+)
+from .spec import (
+    Baseline,
+    Direction,
+    Evaluation,
+    MemorySize,
+    Metric,
+    Resources,
+    Submission,
+    TaskSpec,
+    Timeouts,
+)
+from .validate import Problem, ValidationReport, task_folder, validate_task
+
+__all__ = [
+    "BUILTIN_DIR",
+    "Baseline",
+    "Direction",
+    "Evaluation",
+    "EvaluationMode",
+    "EvaluationResult",
+    "EvaluationStatus",
+    "ImportFailure",
+    "ImportResult",
+    "ImportedTask",
+    "MemorySize",
+    "Metric",
+    "MovedFile",
+    "Problem",
+    "Resources",
+    "Submission",
+    "Task",
+    "TaskEntry",
+    "TaskFiles",
+    "TaskSpec",
+    "Timeouts",
+    "ValidationReport",
+    "builtin_task_ids",
+    "builtin_tasks",
+    "evaluate",
+    "import_mlgym",
+    "load_task",
+    "metric_direction",
+    "resolve_task",
+    "task_files",
+    "task_folder",
+    "validate_task",
+]
