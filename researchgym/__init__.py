@@ -26,11 +26,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from researchgym._version import __version__
+
 if TYPE_CHECKING:
     from researchgym.api import RunResult, run
     from researchgym.engine import open_env
-
-    __version__: str
 __all__ = ["RunResult", "__version__", "open_env", "run"]
 
 _LAZY = {"run": "researchgym.api", "RunResult": "researchgym.api", "open_env": "researchgym.engine"}
@@ -38,10 +38,6 @@ _LAZY = {"run": "researchgym.api", "RunResult": "researchgym.api", "open_env": "
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("researchgym")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'researchgym' has no attribute {name!r}")

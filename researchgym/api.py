@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     import pandas as pd
+    import pyarrow as pa
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+    from researchgym.analysis import Report
     from researchgym.engine import Runner, RunStatistics
 
 __all__ = ["RunResult", "execute", "read", "run"]
@@ -189,26 +191,34 @@ class RunResult:
 
     def report(self, k: int = 4) -> pd.DataFrame:
         """Per task and agent: Best Attempt@k and Best Submission@k beside the baseline."""
-        from researchgym.analysis import report
-
-        return read(self.storage.path, lambda con: report(con, [self.run_id], k=k).scores)
+        return read(self.storage.path, lambda con: _report(con, self.run_id, k).scores)
 
     def solvers(self, k: int = 4) -> pd.DataFrame:
         """Per solver (each agent, and the baseline): the AUP of both profiles, costs."""
-        from researchgym.analysis import report
-
-        return read(self.storage.path, lambda con: report(con, [self.run_id], k=k).solvers)
+        return read(self.storage.path, lambda con: _report(con, self.run_id, k).solvers)
 
     def sql(self, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Any reading SQL over the store; ``$run`` is this run's id."""
-        from researchgym.storage import query
-
         values = {"run": self.run_id, **(params or {})} if "$run" in sql else params
-        return read(self.storage.path, lambda con: query(con, sql, values))
+        return read(self.storage.path, lambda con: _query(con, sql, values))
+
+
+def _report(con: Any, run_id: str, k: int) -> Report:
+    from researchgym.analysis import report
+
+    return report(con, [run_id], k=k)
+
+
+def _query(con: Any, sql: str, params: Mapping[str, object] | None) -> pa.Table:
+    from researchgym.storage import query
+
+    return query(con, sql, params)
 
 
 def read(store: str | Path, reader: Callable[[Any], Any]) -> pd.DataFrame:
     """Open ``store`` read-only, let ``reader`` turn the connection into an Arrow table, close.
+
+    All of it happens in a thread of its own if this one runs an event loop (a notebook's).
 
     Raises:
         StorageError: If there is no store at ``store``, or it cannot be read.

@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "tasks", "words"},
     "errors": set(),
     "words": set(),
+    "_version": set(),
     "_host": set(),
     "api": {"engine", "storage", "analysis", "config", "errors", "words"},
     "gym": {"engine", "agents", "tasks", "config", "words"},

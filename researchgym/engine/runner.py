@@ -36,6 +36,7 @@ from researchgym.engine.resume import resume
 from researchgym.engine.status import FAILED
 from researchgym.errors import ConfigError
 from researchgym.sandboxes import choose_sandboxes, open_sandboxes, remove_leftovers
+from researchgym.storage import DuckDBSink, ParquetSink, open_writer, stored_run
 from researchgym.tasks import builtin_task_ids, resolve_task
 
 if TYPE_CHECKING:
@@ -110,8 +111,6 @@ class Runner:
         await self._choose_sandboxes(plans)
         self._attempts = len(plans)
         storage, run_id = self.config.storage, self.config.run_id
-        from researchgym.storage import open_writer, stored_run  # DuckDB and Arrow: when used
-
         stored = await anyio.to_thread.run_sync(stored_run, storage.path, run_id)
         started_at, interrupted = now_us(), list[dict[str, Any]]()
         if stored is not None:  # resumed (or refused): with nothing stored, a run starts
@@ -308,11 +307,7 @@ def open_sink(storage: StorageConfig) -> Sink:
         StorageError: If the store cannot be opened (locked, corrupt, not writable).
     """
     if storage.format == "parquet":
-        from researchgym.storage import ParquetSink
-
         return ParquetSink(storage.path)
-    from researchgym.storage import DuckDBSink
-
     return DuckDBSink(storage.path)
 
 

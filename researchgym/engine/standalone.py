@@ -28,6 +28,7 @@ from researchgym.engine.runner import (
     record_run,
 )
 from researchgym.errors import ConfigError
+from researchgym.storage import open_writer
 from researchgym.tasks import Task, resolve_task
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ async def open_env(
     config = _config(loaded, task, sandbox, limits, store, run_id, agent)
     config = await choose_run_sandboxes(config, [loaded])
     sink = await anyio.to_thread.run_sync(_open_store, config, store is not None)
-    from researchgym.storage import open_writer
-
     async with open_writer(sink) as writer:
         recorder = Recorder(writer, run_id=config.run_id)
         started_at, status = now_us(), "cancelled"

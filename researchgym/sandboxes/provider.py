@@ -8,6 +8,7 @@ the warm pool.
 
 from __future__ import annotations
 
+import importlib
 from abc import abstractmethod
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -55,6 +56,7 @@ async def choose_sandboxes(kind: SandboxKind) -> SandboxChoice:
     Raises:
         DockerUnavailableError: If ``kind`` is docker and no daemon answers.
     """
+    await _imported("_isolation", "disk")
     from researchgym.sandboxes._isolation import local_isolation
     from researchgym.sandboxes.disk import disk_support
 
@@ -126,6 +128,7 @@ async def open_sandboxes(
         DockerUnavailableError: If ``kind`` is docker and no daemon answers.
         ImageMissingError: If the Docker image is not built.
     """
+    await _imported("local")
     from researchgym.sandboxes.local import LocalSandboxes
 
     if kind == "auto":
@@ -134,6 +137,7 @@ async def open_sandboxes(
         async with LocalSandboxes(cpus=cpus) as local:
             yield local
         return
+    await _imported("docker_pool")
     from researchgym.sandboxes.docker_pool import open_docker_sandboxes
 
     async with open_docker_sandboxes(
@@ -152,6 +156,7 @@ async def _docker_problem() -> str | None:
 
     if sniffio.current_async_library() != "asyncio":
         return "Docker sandboxes need the asyncio event loop"
+    await _imported("docker_api")
     from researchgym.errors import DockerUnavailableError
     from researchgym.sandboxes.docker_api import open_docker
 
@@ -171,6 +176,7 @@ async def remove_leftovers(kind: SandboxKind, *, run_id: str) -> None:
     Raises:
         DockerUnavailableError: If ``kind`` is docker and no daemon answers.
     """
+    await _imported("_cgroup", "disk", *(["docker_pool"] if kind != "local" else []))
     from researchgym.sandboxes._cgroup import prune_cgroups
     from researchgym.sandboxes.disk import prune_disks
 
@@ -181,3 +187,17 @@ async def remove_leftovers(kind: SandboxKind, *, run_id: str) -> None:
         return
     await anyio.to_thread.run_sync(prune_disks)
     await anyio.to_thread.run_sync(prune_cgroups)
+
+
+async def _imported(*modules: str) -> None:
+    """Import sandbox backends in a worker thread, for the ``from`` imports after it.
+
+    A first import reads files, which the event loop must not wait for; and a backend is
+    imported only when a run uses it.
+    """
+
+    def load() -> None:
+        for module in modules:
+            importlib.import_module(f"researchgym.sandboxes.{module}")
+
+    await anyio.to_thread.run_sync(load)
