@@ -76,6 +76,9 @@ class Limits(_Strict):
     """Model tokens, in and out, an episode may use."""
     max_wall_s: float | None = Field(default=None, gt=0)
     """Seconds an episode may run."""
+    max_format_errors: int | None = Field(default=None, ge=1)
+    """Malformed model replies an episode may have, over all its calls (each one is asked
+    again, up to the agent's ``format_retries`` in a row); one more ends it (exit_format)."""
     concurrent_episodes: int = Field(default=16, ge=1)
     """Episodes running at the same time."""
 

@@ -99,6 +99,9 @@ class AgentContext:
     """Opens a bus endpoint named for a team member (closed with the episode)."""
     start_soon: Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
     """Runs a background member (a planner, say) for as long as the episode lasts."""
+    format_error: Callable[[str], None] = lambda problem: None
+    """Counts a malformed model reply against the episode's limit on format errors (what
+    was wrong with it, in words); raises ``AgentStop`` (``exit_format``) once it is over."""
 
 
 @runtime_checkable

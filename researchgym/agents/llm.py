@@ -3,12 +3,14 @@
 Each turn the model sees the system prompt (commands, reply format), the task, and the
 conversation so far, with old observations folded away (``history.shown``). A reply must
 hold a discussion and exactly one fenced command; a malformed reply (empty, over
-``MAX_REPLY_CHARS``, without a command) is answered with what was wrong and asked again, up to
-``format_retries`` times, before the episode ends with ``exit_format``. A full context window
-ends it with ``exit_context``, a model API that keeps failing with ``exit_api``; so does an
-API that keeps answering with something that is not a completion at all (not JSON, no
-choices): that is the server's fault, not the model's, and the model layer has retried it
-already (``ModelSettings.max_retries``), so asking again would only multiply the requests.
+``MAX_REPLY_CHARS``, without a command) is answered with what was wrong and asked again, up
+to ``format_retries`` times in a row, before the episode ends with ``exit_format``; every
+malformed reply also counts against the episode's limit on format errors (``Limits``). A
+full context window ends it with ``exit_context``, a model API that keeps failing with
+``exit_api``; so does an API that keeps answering with something that is not a completion
+at all (not JSON, no choices): that is the server's fault, not the model's, and the model
+layer has retried it already (``ModelSettings.max_retries``), so asking again would only
+multiply the requests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from researchgym.agents.registry import agent
 from researchgym.agents.reply import MAX_REPLY_CHARS, FormatError, Reply, parse_reply
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from researchgym.agents.base import AgentContext, Observation
     from researchgym.agents.models import Model
 
@@ -38,6 +42,8 @@ class LLMAgent:
         task: The task's description, the first user message.
         history: Observations shown in full; older ones are folded to a one-line note.
         format_retries: Times a malformed reply is asked again before giving up.
+        format_error: Counts each malformed reply against the episode's limit (it raises
+            ``AgentStop`` once the episode has had too many).
     """
 
     def __init__(
@@ -48,8 +54,10 @@ class LLMAgent:
         task: str,
         history: int = 5,
         format_retries: int = 3,
+        format_error: Callable[[str], None] = lambda problem: None,
     ) -> None:
         self.model = model
+        self._format_error = format_error
         self._system = system
         self._task = task
         self._history = history
@@ -85,6 +93,7 @@ class LLMAgent:
                 return parse_reply(text), text
             except FormatError as e:
                 problem = str(e)
+                self._format_error(problem)
                 said = [{"role": "assistant", "content": _shown(text)}]
                 retry = [*said, {"role": "user", "content": FORMAT_ERROR.format(problem=problem)}]
         raise AgentStop(
@@ -131,4 +140,5 @@ def _llm(
         task=context.task.description,
         history=history,
         format_retries=format_retries,
+        format_error=context.format_error,
     )

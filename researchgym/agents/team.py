@@ -176,6 +176,7 @@ class PlannerExecutorTeam:
             system=EXECUTOR.format(system=system, goal=goal),
             task=self._context.task.description,
             history=member.history,
+            format_error=self._context.format_error,
         )
 
     async def _executor_act(self, observation: Observation) -> str:

@@ -16,6 +16,7 @@ from .episode import (
 )
 from .limits import (
     BudgetLimit,
+    FormatLimit,
     Limit,
     LimitReached,
     StepLimit,
@@ -56,6 +57,7 @@ __all__ = [
     "EvaluateRequest",
     "EvaluatorService",
     "ExitReason",
+    "FormatLimit",
     "Limit",
     "LimitReached",
     "Mismatch",

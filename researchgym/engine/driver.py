@@ -121,6 +121,7 @@ class _Lender:
             open_model=self.open_model,
             open_channel=self.open_channel,
             start_soon=self._start_soon,
+            format_error=self._env.format_error,
         )
 
     def open_model(self, name: str, *, member: str = AGENT, api_base: str | None = None) -> Model:

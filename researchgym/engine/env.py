@@ -101,6 +101,14 @@ class Env(ABC):
         """
         return
 
+    def format_error(self, problem: str) -> None:
+        """Count a malformed model reply of the episode's agent against the limits.
+
+        Raises:
+            LimitReached: If the episode has had more than its limit.
+        """
+        return
+
     def check(self) -> None:
         """Raise ``LimitReached`` if a limit of the episode is reached."""
         return
@@ -256,6 +264,10 @@ class Wrapper(Env):
     @override
     def charge(self, call: ModelCall) -> None:
         self.env.charge(call)
+
+    @override
+    def format_error(self, problem: str) -> None:
+        self.env.format_error(problem)
 
     @override
     def check(self) -> None:

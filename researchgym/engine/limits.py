@@ -1,8 +1,9 @@
 """Limits of an episode: environment wrappers, stacked from a ``Limits`` configuration.
 
 One mechanism serves them all. A limit knows when it is reached (``reached``); it is checked
-before and after every step, and whenever the episode's agent spends (``charge``) or runs
-out of time while it thinks (the driver asks ``check``). A limit reached during a step
+before and after every step, and whenever the episode's agent spends (``charge``), gets a
+malformed reply from its model (``format_error``), or runs out of time while it thinks (the
+driver asks ``check``). A limit reached during a step
 evaluates the current artefact (autosubmission) and ends the episode with
 ``truncated=True`` and the limit's exit reason; reached anywhere else, it raises
 ``LimitReached``, an ``AgentStop``: the agent stops where it stands and the episode's
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
     from researchgym.config import Limits
     from researchgym.engine.status import ExitReason
 
-__all__ = ["BudgetLimit", "Limit", "LimitReached", "StepLimit", "TimeLimit", "limited"]
+__all__ = [
+    "BudgetLimit",
+    "FormatLimit",
+    "Limit",
+    "LimitReached",
+    "StepLimit",
+    "TimeLimit",
+    "limited",
+]
 
 
 class LimitReached(AgentStop):
@@ -46,6 +55,8 @@ def limited(env: Env, limits: Limits) -> Env:
         env = TimeLimit(env, max_wall_s=limits.max_wall_s)
     if limits.max_cost_usd is not None or limits.max_tokens is not None:
         env = BudgetLimit(env, max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens)
+    if limits.max_format_errors is not None:
+        env = FormatLimit(env, max_format_errors=limits.max_format_errors)
     return env
 
 
@@ -202,6 +213,35 @@ class BudgetLimit(Limit):
                 f"the episode used {self.tokens:,} tokens, over its {self.max_tokens:,} limit",
             )
         return False, None
+
+
+class FormatLimit(Limit):
+    """Stops the agent once its model sent more malformed replies than allowed, in all."""
+
+    reason = "exit_format"
+    note = "Format error limit reached."
+
+    def __init__(self, env: Env, *, max_format_errors: int) -> None:
+        super().__init__(env)
+        if max_format_errors < 1:
+            raise ValueError(f"max_format_errors must be at least 1, not {max_format_errors}.")
+        self.max_format_errors = max_format_errors
+        self.format_errors = 0
+        self._last = ""
+
+    @override
+    def format_error(self, problem: str) -> None:
+        self.env.format_error(problem)
+        self.format_errors += 1
+        self._last = problem
+        self.check()
+
+    @override
+    def reached(self) -> tuple[bool, str | None]:
+        return self.format_errors > self.max_format_errors, (
+            f"{self.format_errors} malformed replies in the episode, over its "
+            f"{self.max_format_errors} limit; the last: {self._last}"
+        )
 
 
 def stop_reason(stop: AgentStop) -> tuple[StopReason | ExitReason, str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from researchgym.agents import AgentStop, LLMAgent, MockModel, Observation
@@ -12,7 +14,7 @@ from researchgym.tools import command_docs
 GOOD = "I look first.\n```\nls\n```"
 
 
-def agent(*replies: str | Exception, **options: int) -> tuple[LLMAgent, list[list[dict[str, str]]]]:
+def agent(*replies: str | Exception, **options: Any) -> tuple[LLMAgent, list[list[dict[str, str]]]]:
     """An agent on a model scripted with ``replies``, and the conversations it was sent."""
     sent: list[list[dict[str, str]]] = []
 

@@ -14,6 +14,7 @@ from researchgym.agents.models import ModelCall
 from researchgym.config import Limits
 from researchgym.engine import (
     BudgetLimit,
+    FormatLimit,
     LimitReached,
     StepLimit,
     TimeLimit,
@@ -133,6 +134,21 @@ async def test_a_limit_reached_before_a_step_runs_no_action(env: ResearchEnv) ->
     assert budget.steps == 0
 
 
+async def test_format_errors_are_counted_over_the_episode(env: ResearchEnv) -> None:
+    limit = limited(env, Limits(max_format_errors=2))
+    assert isinstance(limit, FormatLimit)
+    limit.format_error("no command")
+    limit.format_error("two commands")
+    with pytest.raises(LimitReached) as stop:
+        limit.format_error("empty")
+    assert stop.value.exit_reason == "exit_format"
+    assert stop.value.limit_detail == (
+        "3 malformed replies in the episode, over its 2 limit; the last: empty"
+    )
+
+
 def test_limits_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match=r"^max_wall_s must be positive, not 0\.$"):
         TimeLimit(None, max_wall_s=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^max_format_errors must be at least 1, not 0\.$"):
+        FormatLimit(None, max_format_errors=0)  # type: ignore[arg-type]

@@ -211,6 +211,19 @@ async def test_the_cost_limit_autosubmits_with_exit_cost(
     assert await sql(cfg, "SELECT count(*) AS n FROM llm_calls") == [{"n": 2}]
 
 
+async def test_the_episode_limit_on_format_errors_counts_every_malformed_reply(
+    tmp_path: Path,
+) -> None:
+    # the agent asks again up to 3 times in a row; the episode allows 2 malformed replies
+    agents = [{"kind": "llm", "params": {"model": "mock:malformed"}}]
+    cfg = llm_run(tmp_path, None, agents=agents, limits={"max_format_errors": 2})
+    [outcome] = await Runner(cfg).run()
+    assert (outcome.exit_status, outcome.steps) == ("submission_not_found (exit_format)", 0)
+    [episode] = await sql(cfg, "SELECT error FROM episodes")
+    assert episode["error"].startswith("3 malformed replies in the episode, over its 2 limit;")
+    assert await sql(cfg, "SELECT count(*) AS n FROM llm_calls") == [{"n": 3}]
+
+
 async def test_mock_failures_and_limits_end_each_episode_with_its_status(tmp_path: Path) -> None:
     def llm(label: str, model: str) -> dict[str, Any]:
         return {"kind": "llm", "label": label, "params": {"model": model}}
