@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/suite.py
 	$(BIN)/python benchmarks/file_tools.py
+	$(BIN)/python benchmarks/faces.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
