@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,22 @@ def cli(
         cwd=cwd,
         env=env if env is not None else {**os.environ, "COLUMNS": "200"},
     )
+
+
+def interrupt(run: subprocess.Popen[str], *, timeout: float = 120) -> str:
+    """Press Ctrl-C on a running command and return its stderr once it has stopped.
+
+    A command that does not stop in time is killed (and reaped, so that nothing it left
+    behind fails a later test) and fails this one.
+    """
+    run.send_signal(signal.SIGINT)
+    try:
+        _, stderr = run.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        _, stderr = run.communicate()
+        raise AssertionError(f"still running {timeout:g} s after Ctrl-C:\n{stderr}") from None
+    return stderr
 
 
 def rows(db: Path, sql: str) -> list[dict[str, object]]:

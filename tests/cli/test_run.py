@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from typing import TYPE_CHECKING
 
 import yaml
 
-from tests.cli.helpers import CLI, cli, rows
+from tests.cli.helpers import CLI, cli, interrupt, rows
 from tests.tasks.test_loader import make_task
 
 if TYPE_CHECKING:
@@ -66,8 +65,7 @@ def test_ctrl_c_stores_everything_recorded(tmp_path: Path) -> None:
     while stepped(db) < 3:  # every episode has steps recorded and flushed
         assert time.monotonic() < deadline and run.poll() is None, "no steps were stored"
         time.sleep(0.1)
-    run.send_signal(signal.SIGINT)
-    _, stderr = run.communicate(timeout=60)
+    stderr = interrupt(run)
     assert run.returncode == 130, stderr
     assert "Cancelled. Everything recorded so far is stored." in stderr
     assert rows(db, "SELECT status, episodes FROM runs") == [{"status": "cancelled", "episodes": 3}]

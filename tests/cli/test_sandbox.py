@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 from typing import TYPE_CHECKING
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from researchgym.sandboxes import disk_support, local_isolation
-from tests.cli.helpers import CLI, cli, labelled, rows
+from tests.cli.helpers import CLI, cli, interrupt, labelled, rows
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,8 +73,7 @@ def test_ctrl_c_removes_the_run_s_containers(tmp_path: Path, sandbox_image: str)
     run = start_and_wait_for_containers(
         sleepy_config(tmp_path, run_id, sandbox_image), tmp_path / "db.duckdb", run_id
     )
-    run.send_signal(signal.SIGINT)
-    _, stderr = run.communicate(timeout=60)
+    stderr = interrupt(run)
     assert run.returncode == 130, stderr
     assert labelled(run_id) == []
     assert rows(tmp_path / "db.duckdb", "SELECT status FROM runs") == [{"status": "cancelled"}]
