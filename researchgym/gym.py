@@ -31,6 +31,7 @@ far, as in MLGym; ``exit_status`` says how the episode ended, once it has.
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Any, Literal
 
 import gymnasium
@@ -56,7 +57,8 @@ Reward = Literal["none", "score", "improvement"]
 MAX_OBSERVATION_CHARS = 1_000_000
 """The longest observation (command output is capped far below it); longer ones are cut."""
 
-_REPLACEMENT = "\ufffd"
+_OUTSIDE = re.compile("[^\x00-\ud7ff\ue000-\uffff]")
+"""A character outside the observation space: a surrogate, or beyond the BMP."""
 
 
 @functools.cache
@@ -178,11 +180,7 @@ class ResearchGymEnv(gymnasium.Env[str, str]):
 
 def _shown(observation: str) -> str:
     """An observation within the observation space."""
-    text = observation[:MAX_OBSERVATION_CHARS]
-    charset = _charset()
-    if all(c in charset for c in text):
-        return text
-    return "".join(c if c in charset else _REPLACEMENT for c in text)
+    return _OUTSIDE.sub("\ufffd", observation[:MAX_OBSERVATION_CHARS])
 
 
 def make_env(task: str | Path | Task, **kwargs: Any) -> ResearchGymEnv:

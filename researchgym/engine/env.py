@@ -229,12 +229,6 @@ class Wrapper(Env):
         self.env = env
 
     @property
-    def unwrapped(self) -> Env:
-        """The innermost environment."""
-        env = self.env
-        return env.unwrapped if isinstance(env, Wrapper) else env
-
-    @property
     @override
     def steps(self) -> int:
         return self.env.steps

@@ -8,16 +8,7 @@ Two ways build the same image:
 
 ``auto`` tries the first and falls back to the second within a few seconds when no registry
 answers. Both install ``files/packages.txt`` and run the same scripts, so that the image is
-the same whichever way built it.
-
-Usage:
-
-```
-image_id = await build_image(progress=print)  # does nothing if the image is there
-status = await sandbox_status()
-```
-
-asyncio only (aiodocker).
+the same whichever way built it. The package's face shows how to use it; asyncio only.
 """
 
 from __future__ import annotations
