@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-stress lint bench clean
 
-$(STAMP): pyproject.toml
+# tests/plugin: an example plug-in distribution the tests use (registered by entry points).
+$(STAMP): pyproject.toml tests/plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e tests/plugin
 	touch $@
 
 run: $(STAMP)

@@ -191,16 +191,28 @@ class RunResult:
 
     def report(self, k: int = 4) -> pd.DataFrame:
         """Per task and agent: Best Attempt@k and Best Submission@k beside the baseline."""
-        return read(self.storage.path, lambda con: _report(con, self.run_id, k).scores)
+        return self._read(lambda con: _report(con, self.run_id, k).scores)
 
     def solvers(self, k: int = 4) -> pd.DataFrame:
         """Per solver (each agent, and the baseline): the AUP of both profiles, costs."""
-        return read(self.storage.path, lambda con: _report(con, self.run_id, k).solvers)
+        return self._read(lambda con: _report(con, self.run_id, k).solvers)
 
     def sql(self, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Any reading SQL over the store; ``$run`` is this run's id."""
         values = {"run": self.run_id, **(params or {})} if "$run" in sql else params
-        return read(self.storage.path, lambda con: _query(con, sql, values))
+        return self._read(lambda con: _query(con, sql, values))
+
+    def _read(self, reader: Callable[[Any], Any]) -> pd.DataFrame:
+        from researchgym.errors import StorageError
+        from researchgym.storage import READABLE
+
+        if self.storage.format not in READABLE:
+            raise StorageError(
+                f"The run {self.run_id} went to the sink '{self.storage.format}' at "
+                f"{self.storage.path}, which researchgym does not read back (it reads "
+                f"{' and '.join(sorted(READABLE))} stores)."
+            )
+        return read(self.storage.path, reader)
 
 
 def _report(con: Any, run_id: str, k: int) -> Report:

@@ -19,12 +19,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from researchgym.errors import ConfigError
+from researchgym.sandboxes import SANDBOXES
+from researchgym.storage import SINKS
 from researchgym.tasks import MemorySize
 
 if TYPE_CHECKING:
@@ -86,10 +88,11 @@ class Limits(_Strict):
 class SandboxConfig(_Strict):
     """Where episodes run."""
 
-    kind: Literal["auto", "docker", "local"] = "auto"
+    kind: str = "auto"
     """docker: a container per episode; local: on this machine, isolated where bubblewrap
     runs (``researchgym sandbox status``); auto: docker wherever a Docker daemon answers,
-    else local, saying so. A stored run's configuration holds the kind that ran."""
+    else local, saying so; or a plug-in provider (``researchgym plugins``), or
+    ``module:attribute``. A stored run's configuration holds the kind that ran."""
     chosen: str | None = None
     """Why ``auto`` chose the kind that ran: researchgym writes it into the stored
     configuration (``auto: no Docker daemon answers, ...``); leave it out."""
@@ -110,6 +113,14 @@ class SandboxConfig(_Strict):
     (default 4g). Enforced where researchgym runs as root (``researchgym sandbox status``)."""
     pids: int = Field(default=1024, ge=16)
     """Processes a sandbox may hold at once."""
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind != "auto" and kind not in SANDBOXES:
+            known = ", ".join(["auto", *SANDBOXES.names()])
+            raise ValueError(f"no sandbox provider is called '{kind}' (known: {known})")
+        return kind
 
 
 class ModelsConfig(_Strict):
@@ -141,10 +152,19 @@ class Cpus(_Strict):
 class StorageConfig(_Strict):
     """Where events are stored."""
 
-    format: Literal["duckdb", "parquet"] = "duckdb"
-    """duckdb: one database file; parquet: a directory of files partitioned by run."""
+    format: str = "duckdb"
+    """duckdb: one database file; parquet: a directory of files partitioned by run; or a
+    plug-in sink (``researchgym plugins``), or ``module:attribute``, which researchgym
+    writes to but does not read back."""
     path: Path = Path("runs/researchgym.duckdb")
-    """The DuckDB file, or the Parquet directory."""
+    """The DuckDB file, or the Parquet directory (or what the plug-in sink stores under)."""
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, format: str) -> str:
+        if format not in SINKS:
+            raise ValueError(f"no sink is called '{format}' (known: {', '.join(SINKS.names())})")
+        return format
 
 
 class RunConfig(_Strict):

@@ -6,6 +6,7 @@ ResearchGymError                 root: the CLI prints the message, never a trace
 │   ├── TaskSpecError            a task folder or task.yaml that is broken (file, key)
 │   ├── TaskChangedError         a task's eval/ changed after the run loaded it
 │   ├── UnknownComponentError    a name no registry knows (agent kind, sink, ...)
+│   ├── PluginError              a plug-in that cannot be used (fails to import, name clash)
 │   ├── UnknownModelError        a model string no provider knows, or the provider denies
 │   ├── MissingApiKeyError       a model's API key is not set in the environment
 │   └── ApiKeyRejectedError      the provider refused the API key (401, 403)
@@ -61,6 +62,7 @@ __all__ = [
     "MissingApiKeyError",
     "ModelApiError",
     "ModelError",
+    "PluginError",
     "QueryError",
     "QueryRefusedError",
     "RepliesExhaustedError",
@@ -141,6 +143,24 @@ class UnknownComponentError(ConfigError):
         super().__init__(
             f"Unknown {kind} '{name}'. Choose one of: {', '.join(sorted(known)) or '(none)'}."
         )
+
+
+class PluginError(ConfigError):
+    """A plug-in (an entry point of an installed distribution) that cannot be used.
+
+    Attributes:
+        what: The kind of component ("agent kind", "sink", ...).
+        name: The plug-in's name (its entry point's).
+        origin: Where it comes from: the distribution and the entry point.
+        problem: Why it cannot be used, and what to do.
+    """
+
+    def __init__(self, what: str, name: str, origin: str, problem: str) -> None:
+        self.what = what
+        self.name = name
+        self.origin = origin
+        self.problem = problem
+        super().__init__(f"The {what} '{name}' from {origin} cannot be used: {problem}")
 
 
 class UnknownModelError(ConfigError):

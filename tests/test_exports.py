@@ -26,14 +26,15 @@ ALLOWED: dict[str, set[str]] = {
         "_host",
         "words",
     },
-    "agents": {"tasks", "errors", "words"},
+    "agents": {"tasks", "errors", "words", "plugins"},
     "tools": {"sandboxes", "tasks", "errors", "words"},
-    "sandboxes": {"errors", "", "_host", "words"},
-    "tasks": {"sandboxes", "errors", "words"},
-    "storage": {"errors", "_host", "words"},
+    "sandboxes": {"errors", "", "_host", "words", "plugins"},
+    "tasks": {"sandboxes", "errors", "words", "plugins"},
+    "storage": {"errors", "_host", "words", "plugins"},
     "analysis": {"storage", "errors", "words"},
-    "config": {"errors", "tasks", "words"},
+    "config": {"errors", "tasks", "sandboxes", "storage", "words"},
     "errors": set(),
+    "plugins": {"errors"},
     "words": set(),
     "_version": set(),
     "_host": set(),
@@ -42,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {
         "api",
         "engine",
+        "agents",
         "sandboxes",
         "storage",
         "analysis",
@@ -54,7 +56,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 """For each part of the package, the other parts it may import ("" is the package root;
 ``_host``, what any layer may ask of this host, and ``words``, the words the engine writes
-and the SQL reads, import nothing of the package)."""
+and the SQL reads, import nothing of the package; ``plugins``, the registries' helper, only
+the errors)."""
 
 BACKEND_NEUTRAL = [
     "engine",

@@ -1,6 +1,7 @@
 """Agents: who acts. They turn observations into actions and know nothing of sandboxes.
 
-``create_agent(kind, context, params)`` builds a registered kind for an episode:
+``create_agent(kind, context, params)`` builds a kind of ``AGENTS`` (built in, from a
+plug-in, or ``module:attribute``) for an episode:
 
 - ``llm``: a language model through litellm (or ``mock``) that reads observations and writes
   one command per reply (``LLMAgent``; prompts in ``prompt``, history in ``history``, reply
@@ -25,15 +26,18 @@ from researchgym.agents.base import (
 from researchgym.agents.llm import LLMAgent
 from researchgym.agents.mock import MockModel, ReplayModel
 from researchgym.agents.models import (
+    MODELS,
     CallHook,
     Model,
     ModelCall,
+    ModelFactory,
     ModelReply,
     ModelSettings,
     check_model,
     open_model,
 )
 from researchgym.agents.registry import (
+    AGENTS,
     BuiltAgent,
     agent,
     agent_kinds,
@@ -46,7 +50,9 @@ from researchgym.agents.scripted import BaselineAgent, ScriptedAgent
 from researchgym.agents.team import Member, Plan, PlannerExecutorTeam, Report
 
 __all__ = [
+    "AGENTS",
     "MAX_REPLY_CHARS",
+    "MODELS",
     "Agent",
     "AgentContext",
     "AgentStop",
@@ -59,6 +65,7 @@ __all__ = [
     "MockModel",
     "Model",
     "ModelCall",
+    "ModelFactory",
     "ModelOpener",
     "ModelReply",
     "ModelSettings",

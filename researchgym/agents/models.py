@@ -4,8 +4,14 @@
 open_model(name, settings=..., hook=...)   ->  Model
     "mock", "mock:<script>"                    MockModel     (mock.py: offline, no network)
     "replay" (with replies=[...])              ReplayModel   (mock.py: a stored episode's replies)
+    "<plug-in>/...", "<plug-in>:..."           what the plug-in's factory opens (MODELS)
     anything else: a litellm model string      LiteLLMModel  (_litellm.py: any provider)
 ```
+
+``MODELS`` holds the model providers by the part of a model's name before its first ``/``
+or ``:``; plug-ins add theirs by entry points of the group ``researchgym.models``, each a
+``ModelFactory``. ``researchgym.testing.check_model`` says whether a model keeps the
+contract.
 
 A real model is any model litellm knows by its string (``openai/gpt-4o``,
 ``anthropic/claude-sonnet-4-5``, ``ollama/llama3``), or any OpenAI-compatible server
@@ -40,9 +46,12 @@ What ``complete`` does with what the server sends:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, runtime_checkable
+
+import anyio
 
 # Re-exported: what a caller of ``complete`` catches.
 from researchgym.errors import (
@@ -51,8 +60,10 @@ from researchgym.errors import (
     ModelApiError,
     ModelError,
 )
+from researchgym.plugins import Registry
 
 __all__ = [
+    "MODELS",
     "CallHook",
     "ContextWindowError",
     "MalformedReplyError",
@@ -60,6 +71,7 @@ __all__ = [
     "ModelApiError",
     "ModelCall",
     "ModelError",
+    "ModelFactory",
     "ModelReply",
     "ModelSettings",
     "check_model",
@@ -154,6 +166,54 @@ class Model(Protocol):
         ...
 
 
+class ModelFactory(Protocol):
+    """Opens a model of a provider by its whole name (``echo/small``); a model plug-in."""
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        settings: ModelSettings,
+        hook: CallHook,
+        api_base: str | None,
+        api_key: str | None,
+    ) -> Model:
+        """Open the model; contact nothing before its first call.
+
+        Raises:
+            UnknownModelError: If the provider has no model of that name.
+        """
+        ...
+
+
+def _open_mock(
+    name: str,
+    *,
+    settings: ModelSettings,
+    hook: CallHook,
+    api_base: str | None,
+    api_key: str | None,
+) -> Model:
+    from researchgym.agents import mock
+
+    return mock.open_mock(name, hook=hook)
+
+
+MODELS = Registry[ModelFactory](
+    "model provider",
+    "researchgym.models",
+    accepts=callable,
+    expected="a callable (name, *, settings, hook, api_base, api_key) -> Model",
+)
+"""Model providers by name: built in (mock), and from plug-ins; litellm serves the rest."""
+MODELS.add("mock", _open_mock)
+
+
+def provider_of(name: str) -> str:
+    """The part of a model's name that names its provider: before its first ``/`` or ``:``."""
+    return re.split(r"[/:]", name, maxsplit=1)[0]
+
+
 def open_model(
     name: str,
     *,
@@ -186,17 +246,49 @@ def open_model(
         if replies is None:
             raise ValueError("open_model('replay') needs the stored replies: replies=[...]")
         return mock.ReplayModel(replies, hook=hook)
-    if mock.is_mock(name):
-        return mock.open_mock(name, hook=hook)
-    return _litellm.LiteLLMModel(
-        name, settings=settings, hook=hook, api_base=api_base, api_key=api_key
-    )
+    if provider_of(name) in MODELS.builtin_names():
+        factory = MODELS.get(provider_of(name))
+        return factory(name, settings=settings, hook=hook, api_base=api_base, api_key=api_key)
+
+    def open_with(factory: ModelFactory | None) -> Model:
+        if factory is not None:
+            return factory(name, settings=settings, hook=hook, api_base=api_base, api_key=api_key)
+        return _litellm.LiteLLMModel(
+            name, settings=settings, hook=hook, api_base=api_base, api_key=api_key
+        )
+
+    return _Routed(name, open_with)
+
+
+class _Routed:
+    """A model whose provider is settled at its first call, in a worker thread.
+
+    Finding the installed plug-ins reads files; the event loop must not wait for them. The
+    provider is a plug-in's where one claims the name, else litellm.
+    """
+
+    def __init__(self, name: str, open_with: Callable[[ModelFactory | None], Model]) -> None:
+        self.name = name
+        self._open_with = open_with
+        self._model: Model | None = None
+
+    async def complete(self, messages: list[dict[str, str]]) -> ModelReply:
+        """Answer through the provider's model (see ``Model.complete``)."""
+        if self._model is None:
+            factory = await anyio.to_thread.run_sync(_plugin_factory, provider_of(self.name))
+            self._model = self._model or self._open_with(factory)
+        return await self._model.complete(messages)
+
+
+def _plugin_factory(provider: str) -> ModelFactory | None:
+    return MODELS.get(provider) if provider in MODELS else None
 
 
 async def check_model(name: str, *, api_base: str | None = None) -> None:
     """Check, before a run, that a model can be called: it exists and its key is set.
 
-    It contacts no server. A real model's check imports litellm (in a worker thread).
+    It contacts no server. A real model's check imports litellm (in a worker thread), a
+    plug-in's imports the plug-in.
 
     Args:
         name: As for ``open_model``.
@@ -206,6 +298,7 @@ async def check_model(name: str, *, api_base: str | None = None) -> None:
         UnknownModelError: If litellm knows no provider for the model (or no mock script has
             the name), naming the model and what would work.
         MissingApiKeyError: If the provider's API key is not set, naming the variable.
+        PluginError: If the model's provider is a plug-in that cannot be used.
     """
     from researchgym.agents import _litellm, mock
 
@@ -214,4 +307,6 @@ async def check_model(name: str, *, api_base: str | None = None) -> None:
     if mock.is_mock(name):
         mock.mock_script(name)
         return
-    await _litellm.check(name, api_base=api_base)
+    provider = provider_of(name)
+    if await anyio.to_thread.run_sync(_plugin_factory, provider) is None:
+        await _litellm.check(name, api_base=api_base)

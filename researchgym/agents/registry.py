@@ -1,38 +1,40 @@
 """The registry of agent kinds: run configurations name an agent by its kind.
 
-A kind is a factory ``(context, **params) -> Agent``, registered with ``@agent("name")``;
-the context is the episode's ``AgentContext``. Its parameters (all but the first) are
-validated from the factory's signature before anything is built, and ``create_agent`` keeps
-them with the agent, so that a stored run says exactly how each agent was built.
+A kind is a factory ``(context, **params) -> Agent``, registered with ``@agent("name")``
+(built in), by an entry point of the group ``researchgym.agents`` (a plug-in), or named as
+``module:attribute``; the context is the episode's ``AgentContext``. Its parameters (all but
+the first) are validated from the factory's signature before anything is built, and
+``create_agent`` keeps them with the agent, so that a stored run says exactly how each agent
+was built.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from researchgym.errors import ConfigError, ResearchGymError, UnknownComponentError
+from researchgym.errors import ConfigError, ResearchGymError
+from researchgym.plugins import Registry
 
 if TYPE_CHECKING:
     from researchgym.agents.base import Agent, AgentContext
 
-__all__ = ["BuiltAgent", "agent", "agent_kinds", "check_agent", "create_agent"]
+__all__ = ["AGENTS", "BuiltAgent", "agent", "agent_kinds", "check_agent", "create_agent"]
 
 AgentFactory = Callable[..., "Agent"]
 T_Factory = TypeVar("T_Factory", bound=AgentFactory)
 
-
-@dataclass(frozen=True)
-class _Kind:
-    factory: AgentFactory
-    params: type[BaseModel]
-
-
-_KINDS: dict[str, _Kind] = {}
+AGENTS = Registry[AgentFactory](
+    "agent kind",
+    "researchgym.agents",
+    accepts=callable,
+    expected="a callable (context, **params) -> Agent",
+)
+"""Every agent kind: built in, and from plug-ins."""
 
 
 class BuiltAgent(NamedTuple):
@@ -45,14 +47,10 @@ class BuiltAgent(NamedTuple):
 
 def agent(kind: str) -> Callable[[T_Factory], T_Factory]:
     """Register a factory ``(context, **params) -> Agent`` under ``kind``."""
-
-    def register(factory: T_Factory) -> T_Factory:
-        _KINDS[kind] = _Kind(factory, _params_model(kind, factory))
-        return factory
-
-    return register
+    return AGENTS.register(kind)
 
 
+@functools.cache
 def _params_model(kind: str, factory: AgentFactory) -> type[BaseModel]:
     """A model of the factory's parameters after the first (the context)."""
     parameters = list(inspect.signature(factory).parameters.values())[1:]
@@ -67,8 +65,8 @@ def _params_model(kind: str, factory: AgentFactory) -> type[BaseModel]:
 
 
 def agent_kinds() -> list[str]:
-    """Return the registered agent kinds, sorted."""
-    return sorted(_KINDS)
+    """Return the registered agent kinds, built in and from plug-ins, sorted."""
+    return AGENTS.names()
 
 
 def check_agent(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -79,12 +77,10 @@ def check_agent(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
     Raises:
         UnknownComponentError: If no agent kind has that name.
+        PluginError: If the kind is a plug-in that cannot be used.
         ConfigError: If ``params`` do not fit the kind.
     """
-    try:
-        model = _KINDS[kind].params
-    except KeyError:
-        raise UnknownComponentError("agent kind", kind, agent_kinds()) from None
+    model = _params_model(kind, AGENTS.get(kind))
     try:
         return model.model_validate(params).model_dump()
     except ValidationError as e:
@@ -104,7 +100,7 @@ def create_agent(kind: str, context: AgentContext, params: dict[str, Any]) -> Bu
     """
     checked = check_agent(kind, params)
     try:
-        built = _KINDS[kind].factory(context, **checked)
+        built = AGENTS.get(kind)(context, **checked)
     except ResearchGymError:
         raise
     except Exception as e:

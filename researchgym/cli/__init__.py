@@ -1,4 +1,4 @@
-"""The ``researchgym`` command (``rgym``): run, sql, report, aup, plot, replay, sandbox, tasks.
+"""The ``researchgym`` command (``rgym``): run, sql, report, ..., sandbox, tasks, plugins.
 
 ```
 __init__.py   app, main(): the commands, and a user's error printed as one line
@@ -7,7 +7,8 @@ data.py       sql, report, aup, plot: what the stored runs say
 replay.py     replay: a stored episode re-run in a fresh sandbox, and compared
 sandbox.py    sandbox build | status | prune: the sandbox image and the Docker sandboxes
 tasks.py      tasks list | show | validate | import-mlgym
-_options.py   the options several commands share (--db, --run, --k, --sandbox)
+plugins.py    plugins: the registries' components, built in and from plug-ins
+_options.py   the options several commands share (--db, --run, --k, --sandbox, --agent)
 _output.py    the consoles, and tables printed as rich tables, CSV or JSON
 ```
 
@@ -23,7 +24,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from researchgym.cli import data, replay, run, sandbox, tasks
+from researchgym.cli import data, plugins, replay, run, sandbox, tasks
 from researchgym.cli._output import errors
 from researchgym.errors import ResearchGymError
 
@@ -42,6 +43,7 @@ app.command()(data.report)
 app.command()(data.aup)
 app.command()(data.plot)
 app.command()(replay.replay)
+app.command()(plugins.plugins)
 app.add_typer(sandbox.sandbox_app, name="sandbox")
 app.add_typer(tasks.tasks_app, name="tasks")
 

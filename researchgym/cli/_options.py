@@ -1,12 +1,13 @@
 """The options several commands share: the database, the runs, k, and where episodes run.
 
 Typer reads these annotations when the command line is parsed, so their types must be
-importable at run time: paths, enums and plain types only.
+importable at run time: paths, enums and plain types only. Names of components (sandbox
+providers, agent kinds) are checked against their registries when given, so that a plug-in's
+are accepted, and ``--help`` reads no plug-in.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,13 +16,39 @@ import typer
 DEFAULT_DB = Path("runs/researchgym.duckdb")
 
 
-class SandboxChoice(StrEnum):
-    """Where episodes run."""
+def sandbox_kind(kind: str | None) -> str | None:
+    from researchgym.sandboxes import SANDBOXES
 
-    auto = "auto"
-    docker = "docker"
-    local = "local"
+    if kind is not None and kind != "auto" and kind not in SANDBOXES:
+        known = ", ".join(["auto", *SANDBOXES.names()])
+        raise typer.BadParameter(f"no sandbox provider is called '{kind}' (known: {known})")
+    return kind
 
+
+def agent_kinds(kinds: list[str] | None) -> list[str] | None:
+    from researchgym.agents import AGENTS
+
+    for kind in kinds or []:
+        if kind not in AGENTS:
+            known = ", ".join(AGENTS.names())
+            raise typer.BadParameter(f"no agent kind is called '{kind}' (known: {known})")
+    return kinds
+
+
+SANDBOX_HELP = "auto (docker if a daemon answers, else local), docker, local, or a plug-in's"
+SandboxOption = Annotated[
+    str | None,
+    typer.Option("--sandbox", callback=sandbox_kind, help=f"Where episodes run: {SANDBOX_HELP}."),
+]
+AgentOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--agent",
+        callback=agent_kinds,
+        help="Agent kind: llm, planner-executor, baseline, scripted, or a plug-in's "
+        "(researchgym plugins lists them); repeat for several.",
+    ),
+]
 
 DbOption = Annotated[
     Path,

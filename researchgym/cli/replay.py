@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from researchgym.cli._options import DEFAULT_DB, DbOption, SandboxChoice
+from researchgym.cli._options import DEFAULT_DB, SANDBOX_HELP, DbOption, sandbox_kind
 from researchgym.cli._output import console
-
-if TYPE_CHECKING:
-    from researchgym.sandboxes import SandboxKind
 
 
 def replay(
     episode: Annotated[str, typer.Argument(help="The id of a stored episode.")],
     db: DbOption = DEFAULT_DB,
     sandbox: Annotated[
-        SandboxChoice | None, typer.Option(help="Where to replay it (default: as it ran).")
+        str | None,
+        typer.Option(
+            callback=sandbox_kind, help=f"Where to replay it (default: as it ran): {SANDBOX_HELP}."
+        ),
     ] = None,
 ) -> None:
     """Re-run a stored episode's actions in a fresh sandbox and compare what happens."""
@@ -27,9 +27,8 @@ def replay(
     from researchgym.engine import replay_episode
 
     store = StorageConfig(format="parquet" if db.is_dir() else "duckdb", path=db)
-    kind: SandboxKind | None = sandbox.value if sandbox else None
     with console.status(f"Replaying {episode}"):
-        result = anyio.run(lambda: replay_episode(episode, store=store, sandbox=kind))
+        result = anyio.run(lambda: replay_episode(episode, store=store, sandbox=sandbox))
     console.print(f"Replayed {result.steps} steps of {episode} as {result.replay_episode_id}.")
     for mismatch in result.mismatches:
         console.print(

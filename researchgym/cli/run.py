@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from researchgym.cli._options import SandboxChoice
+from researchgym.cli._options import AgentOption, SandboxOption
 from researchgym.cli._output import console, errors
 from researchgym.errors import ConfigError
 
@@ -24,10 +24,7 @@ def run(
         list[str] | None,
         typer.Option(help="Built-in task id or task folder (repeat; default: every built-in)."),
     ] = None,
-    agent: Annotated[
-        list[str] | None,
-        typer.Option(help="Agent kind: llm, planner-executor, baseline, scripted (repeat)."),
-    ] = None,
+    agent: AgentOption = None,
     model: Annotated[
         str | None,
         typer.Option(help="The LLM agent's model, as litellm names it (openai/gpt-4o)."),
@@ -45,10 +42,7 @@ def run(
     attempts: Annotated[int | None, typer.Option(help="Episodes per task and agent.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Episodes at the same time.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Actions per episode.")] = None,
-    sandbox: Annotated[
-        SandboxChoice | None,
-        typer.Option(help="Where episodes run (auto: docker if a daemon answers, else local)."),
-    ] = None,
+    sandbox: SandboxOption = None,
     pool: Annotated[
         int | None, typer.Option(help="Docker containers kept started ahead of need.")
     ] = None,
@@ -84,7 +78,7 @@ def run(
     limits = {"max_steps": max_steps, "concurrent_episodes": concurrency}
     if any(v is not None for v in limits.values()):
         overrides["limits"] = {k: v for k, v in limits.items() if v is not None}
-    box = {"kind": sandbox.value if sandbox else None, "pool": pool}
+    box = {"kind": sandbox, "pool": pool}
     if any(v is not None for v in box.values()):
         overrides["sandbox"] = {k: v for k, v in box.items() if v is not None}
     if parquet is not None and db is not None:
@@ -167,9 +161,17 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
         raise typer.Exit(130) from None
     stats = runner.statistics()
     console.print(f"{stats.done} episodes ({stats.crashed} crashed), {stats.steps} steps.")
-    console.print(f"Report: researchgym report --db {cfg.storage.path}", soft_wrap=True)
+    console.print(_report_hint(cfg), soft_wrap=True)
     if not any(_real_models(agent.params) for agent in cfg.agents):
         console.print(OFFLINE_HINT, style="dim", soft_wrap=True)
+
+
+def _report_hint(cfg: RunConfig) -> str:
+    from researchgym.storage import READABLE
+
+    if cfg.storage.format in READABLE:
+        return f"Report: researchgym report --db {cfg.storage.path}"
+    return f"Stored by the sink '{cfg.storage.format}' under {cfg.storage.path}."
 
 
 OFFLINE_HINT = (

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from researchgym.cli._options import SandboxChoice
+from researchgym.cli._options import SANDBOX_HELP, sandbox_kind
 from researchgym.cli._output import console, errors
 from researchgym.errors import ConfigError
 
@@ -18,28 +18,39 @@ tasks_app = typer.Typer(
 
 @tasks_app.command("list")
 def tasks_list() -> None:
-    """List the built-in tasks: id, domain, metric, direction, baseline score."""
+    """List the tasks, built in and of plug-in collections: id, domain, metric, baseline."""
     from rich import box
     from rich.table import Table
 
-    from researchgym.tasks import builtin_tasks
+    from researchgym.errors import PluginError
+    from researchgym.tasks import TASKS, collection_folder, tasks_in
 
     out = Table("id", "domain", "metric", "", "baseline", box=box.SIMPLE_HEAD)
-    entries = builtin_tasks()
-    for entry in entries:
-        if entry.task is None:
-            out.add_row(entry.task_id, "[red]broken[/]", str(entry.error), "", "")
+    count = 0
+    for collection in TASKS.names():
+        try:
+            entries = tasks_in(collection_folder(collection))
+        except PluginError as e:  # listed, and the other collections still are
+            out.add_row(collection, "[red]broken[/]", str(e), "", "")
             continue
-        spec = entry.task.spec
-        arrow = "↑" if spec.metric.direction == "max" else "↓"
-        out.add_row(spec.id, spec.domain, spec.metric.name, arrow, f"{spec.baseline.score:.4g}")
+        prefix = "" if collection == "builtin" else f"{collection}/"
+        count += len(entries)
+        for entry in entries:
+            if entry.task is None:
+                out.add_row(prefix + entry.task_id, "[red]broken[/]", str(entry.error), "", "")
+                continue
+            spec = entry.task.spec
+            arrow = "↑" if spec.metric.direction == "max" else "↓"
+            out.add_row(
+                prefix + spec.id, spec.domain, spec.metric.name, arrow, f"{spec.baseline.score:.4g}"
+            )
     console.print(out)
-    console.print(f"{len(entries)} tasks (↑ higher is better, ↓ lower)", style="dim")
+    console.print(f"{count} tasks (↑ higher is better, ↓ lower)", style="dim")
 
 
 @tasks_app.command("show")
 def tasks_show(
-    task: Annotated[str, typer.Argument(help="A built-in task id or a task folder.")],
+    task: Annotated[str, typer.Argument(help="A task id or a task folder.")],
 ) -> None:
     """Show a task: its name, description, metric and files (eval/ marked hidden)."""
     from researchgym.tasks import resolve_task, task_files
@@ -89,9 +100,8 @@ def tasks_validate(
     ] = True,
     strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
     sandbox: Annotated[
-        SandboxChoice,
-        typer.Option(help="Where to run them: as a run would (auto), docker or local."),
-    ] = SandboxChoice.auto,
+        str, typer.Option(callback=sandbox_kind, help=f"Where to run them: {SANDBOX_HELP}.")
+    ] = "auto",
 ) -> None:
     """Check a task folder and list every problem; exit 1 on an error (--strict: any)."""
     import anyio
@@ -102,7 +112,7 @@ def tasks_validate(
     root = task_folder(path)
 
     async def validate() -> Any:
-        async with open_sandboxes(sandbox.value, run_id="tasks-validate") as sandboxes:
+        async with open_sandboxes(sandbox, run_id="tasks-validate") as sandboxes:
             return await validate_task(root, run=run, sandboxes=sandboxes)
 
     with console.status(f"Validating {root}"):

@@ -34,10 +34,10 @@ from researchgym.engine.placement import engine_placement
 from researchgym.engine.recorder import Recorder, now_us
 from researchgym.engine.resume import resume
 from researchgym.engine.status import FAILED
-from researchgym.errors import ConfigError
+from researchgym.errors import ConfigError, ResearchGymError, StorageError
 from researchgym.sandboxes import choose_sandboxes, open_sandboxes, remove_leftovers
-from researchgym.storage import DuckDBSink, ParquetSink, open_writer, stored_run
-from researchgym.tasks import builtin_task_ids, resolve_task
+from researchgym.storage import READABLE, SINKS, open_writer, stored_run
+from researchgym.tasks import resolve_task, task_names
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -111,7 +111,7 @@ class Runner:
         await self._choose_sandboxes(plans)
         self._attempts = len(plans)
         storage, run_id = self.config.storage, self.config.run_id
-        stored = await anyio.to_thread.run_sync(stored_run, storage.path, run_id)
+        stored = await anyio.to_thread.run_sync(self._stored, storage, run_id)
         started_at, interrupted = now_us(), list[dict[str, Any]]()
         if stored is not None:  # resumed (or refused): with nothing stored, a run starts
             plans, interrupted, started_at = await self._resume(plans, stored, started_at)
@@ -137,6 +137,17 @@ class Runner:
                 with anyio.CancelScope(shield=True):
                     await self._record_run(recorder, started_at, status, self._attempts, ended=True)
         return self.outcomes
+
+    def _stored(self, storage: StorageConfig, run_id: str) -> StoredRun | None:
+        """What the store holds of this run already (blocking)."""
+        if storage.format in READABLE:
+            return stored_run(storage.path, run_id)
+        if self.config.resume:
+            raise ConfigError(
+                f"The run {run_id} cannot be resumed from the sink '{storage.format}': "
+                f"researchgym reads back only {' and '.join(sorted(READABLE))} stores."
+            )
+        return None
 
     def _plan(self) -> list[EpisodePlan]:
         tasks = load_tasks(self.config.tasks)
@@ -305,10 +316,18 @@ def open_sink(storage: StorageConfig) -> Sink:
 
     Raises:
         StorageError: If the store cannot be opened (locked, corrupt, not writable).
+        UnknownComponentError: If no sink has the configured format's name.
+        PluginError: If the sink is a plug-in that cannot be used.
     """
-    if storage.format == "parquet":
-        return ParquetSink(storage.path)
-    return DuckDBSink(storage.path)
+    factory = SINKS.get(storage.format)
+    try:
+        return factory(storage.path)
+    except ResearchGymError:
+        raise
+    except Exception as e:  # a plug-in's sink may fail in any way
+        raise StorageError(
+            f"The sink '{storage.format}' cannot open {storage.path}: {type(e).__name__}: {e}"
+        ) from e
 
 
 def model_settings(models: ModelsConfig) -> ModelSettings:
@@ -336,9 +355,5 @@ def _models(params: Any) -> set[tuple[str, str | None]]:
 
 
 def load_tasks(names: list[str]) -> list[Task]:
-    """Load tasks by built-in id or folder; ``builtin`` stands for every built-in task."""
-    return [resolve_task(n) for name in names for n in _expand(name)]
-
-
-def _expand(name: str) -> list[str]:
-    return builtin_task_ids() if name == "builtin" else [name]
+    """Load tasks by id or folder; a collection's name (``builtin``) stands for its tasks."""
+    return [resolve_task(n) for name in names for n in task_names(name)]

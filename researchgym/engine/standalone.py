@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,10 @@ async def open_env(
     loaded = (
         task if isinstance(task, Task) else await anyio.to_thread.run_sync(resolve_task, str(task))
     )
-    config = _config(loaded, task, sandbox, limits, store, run_id, agent)
+    # in a thread: a plug-in's name is looked up in the installed distributions' metadata
+    config = await anyio.to_thread.run_sync(
+        partial(_config, loaded, task, sandbox, limits, store, run_id, agent)
+    )
     config = await choose_run_sandboxes(config, [loaded])
     sink = await anyio.to_thread.run_sync(_open_store, config, store is not None)
     async with open_writer(sink) as writer:

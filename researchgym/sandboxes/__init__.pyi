@@ -45,6 +45,9 @@ from .image import (
 from .local import LocalSandbox, LocalSandboxes, open_local_sandbox
 from .output import DEFAULT_OUTPUT_CAP, CappedOutput, CappedText
 from .provider import (
+    SANDBOXES,
+    ProviderFactory,
+    ProviderOptions,
     SandboxChoice,
     SandboxKind,
     SandboxProvider,
@@ -68,6 +71,7 @@ __all__ = [
     "DEFAULT_READ_LIMIT",
     "DISK_ROOT",
     "RESTART_NOTE",
+    "SANDBOXES",
     "SHELL_ARGV",
     "AgentFiles",
     "BuildMethod",
@@ -83,6 +87,8 @@ __all__ = [
     "LocalSandboxes",
     "OutsideSandboxError",
     "PoolStatistics",
+    "ProviderFactory",
+    "ProviderOptions",
     "PruneResult",
     "Sandbox",
     "SandboxChoice",

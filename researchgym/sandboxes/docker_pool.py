@@ -16,7 +16,7 @@ import collections
 import contextlib
 import os
 import re
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -41,11 +41,13 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from researchgym.sandboxes.base import SandboxSpec
+    from researchgym.sandboxes.provider import ProviderOptions
 
 __all__ = [
     "DockerSandboxes",
     "PoolStatistics",
     "PruneResult",
+    "docker_provider",
     "open_docker_sandboxes",
     "prune_sandboxes",
 ]
@@ -240,6 +242,17 @@ async def open_docker_sandboxes(
                 yield provider
             finally:
                 await provider.aclose()
+
+
+def docker_provider(options: ProviderOptions) -> AbstractAsyncContextManager[DockerSandboxes]:
+    """The ``docker`` backend of ``SANDBOXES``: ``open_docker_sandboxes`` with ``options``."""
+    return open_docker_sandboxes(
+        run_id=options.run_id,
+        cpus=options.cpus,
+        image=options.image,
+        pool_size=options.pool_size,
+        concurrent_starts=options.concurrent_starts,
+    )
 
 
 class PruneResult(NamedTuple):

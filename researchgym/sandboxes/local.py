@@ -62,8 +62,9 @@ if TYPE_CHECKING:
     from anyio.abc import ByteStream
 
     from researchgym.sandboxes.base import SandboxSpec
+    from researchgym.sandboxes.provider import ProviderOptions
 
-__all__ = ["LocalSandbox", "LocalSandboxes", "open_local_sandbox"]
+__all__ = ["LocalSandbox", "LocalSandboxes", "local_provider", "open_local_sandbox"]
 
 _HOST_VARIABLES = ("PATH", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 """The host variables a local sandbox inherits; everything else must be passed in ``env``."""
@@ -438,3 +439,8 @@ class LocalSandboxes(SandboxProvider):
 
     async def aclose(self) -> None:
         """Nothing to release: each sandbox is closed by its episode."""
+
+
+def local_provider(options: ProviderOptions) -> LocalSandboxes:
+    """The ``local`` backend of ``SANDBOXES``: local sandboxes on ``options.cpus``."""
+    return LocalSandboxes(cpus=options.cpus)

@@ -1,20 +1,28 @@
 """Providers: what opens the sandboxes of a run, chosen by name.
 
-``open_sandboxes("docker" | "local" | "auto", ...)`` gives a ``SandboxProvider``; an episode
-asks it for a sandbox fitting its task (``SandboxSpec``) and closes the sandbox itself. The
-provider owns what the sandboxes share: a Docker connection, the limit on concurrent starts,
-the warm pool.
+``open_sandboxes("docker" | "local" | "auto" | <plug-in>, ...)`` gives a
+``SandboxProvider``; an episode asks it for a sandbox fitting its task (``SandboxSpec``) and
+closes the sandbox itself. The provider owns what the sandboxes share: a Docker connection,
+the limit on concurrent starts, the warm pool.
+
+``SANDBOXES`` holds the backends by name: a backend is a callable ``(ProviderOptions) ->
+async context manager of a SandboxProvider`` (a ``SandboxProvider`` class taking the options
+is one). Plug-ins add theirs by entry points of the group ``researchgym.sandboxes``;
+``researchgym.testing.check_sandbox`` says whether a backend keeps the contract.
 """
 
 from __future__ import annotations
 
 import importlib
 from abc import abstractmethod
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 from anyio.abc import AsyncResource
+
+from researchgym.plugins import Registry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -22,6 +30,9 @@ if TYPE_CHECKING:
     from researchgym.sandboxes.base import Sandbox, SandboxSpec
 
 __all__ = [
+    "SANDBOXES",
+    "ProviderFactory",
+    "ProviderOptions",
     "SandboxChoice",
     "SandboxKind",
     "SandboxProvider",
@@ -30,15 +41,16 @@ __all__ = [
     "remove_leftovers",
 ]
 
-SandboxKind = Literal["auto", "docker", "local"]
-"""docker: a container per episode; local: a temporary directory, no isolation; auto: docker
-wherever a Docker daemon answers, else local."""
+SandboxKind = str
+"""docker: a container per episode; local: a temporary directory, isolated where bubblewrap
+runs; auto: docker wherever a Docker daemon answers, else local; or a plug-in's name, or
+``module:attribute`` (see ``SANDBOXES``)."""
 
 
 class SandboxChoice(NamedTuple):
     """Which sandboxes a run gets, and what they protect."""
 
-    kind: Literal["docker", "local"]
+    kind: str
     because: str | None
     """Why ``auto`` chose it (None when the kind was asked for)."""
     protects: str
@@ -56,6 +68,9 @@ async def choose_sandboxes(kind: SandboxKind) -> SandboxChoice:
     Raises:
         DockerUnavailableError: If ``kind`` is docker and no daemon answers.
     """
+    if kind not in ("auto", "docker", "local"):
+        await anyio.to_thread.run_sync(SANDBOXES.get, kind)  # a plug-in: known, and imports
+        return SandboxChoice(kind, None, f"what the provider {kind} enforces")
     await _imported("_isolation", "disk")
     from researchgym.sandboxes._isolation import local_isolation
     from researchgym.sandboxes.disk import disk_support
@@ -83,7 +98,7 @@ class SandboxProvider(AsyncResource):
     """Opens the sandboxes of one run."""
 
     kind: str
-    """The backend's name: docker or local."""
+    """The backend's name: docker, local, or a plug-in's."""
 
     @abstractmethod
     async def open(self, spec: SandboxSpec, *, name: str | None = None) -> Sandbox:
@@ -104,6 +119,35 @@ class SandboxProvider(AsyncResource):
         """
 
 
+class ProviderOptions(NamedTuple):
+    """What a backend is told when a run opens its provider."""
+
+    run_id: str
+    """Labels the run's sandboxes, for clean-up."""
+    cpus: list[int] | None = None
+    """The CPUs sandboxes may run on (default: any)."""
+    image: str | None = None
+    """The image to start sandboxes from, where the backend has images (default: its own)."""
+    pool_size: int = 0
+    """Sandboxes kept started ahead of need, per sandbox spec, where the backend pools."""
+    concurrent_starts: int = 8
+    """Sandboxes being started at once, at most."""
+
+
+ProviderFactory = Callable[[ProviderOptions], AbstractAsyncContextManager[SandboxProvider]]
+"""A backend: opens a run's provider (closed when the context exits)."""
+
+SANDBOXES = Registry[ProviderFactory](
+    "sandbox provider",
+    "researchgym.sandboxes",
+    accepts=callable,
+    expected="a callable (ProviderOptions) -> async context manager of a SandboxProvider",
+)
+"""Every sandbox backend by name: built in (docker, local), and from plug-ins."""
+SANDBOXES.add("local", "researchgym.sandboxes.local:local_provider")
+SANDBOXES.add("docker", "researchgym.sandboxes.docker_pool:docker_provider")
+
+
 @asynccontextmanager
 async def open_sandboxes(
     kind: SandboxKind,
@@ -117,7 +161,8 @@ async def open_sandboxes(
     """Open the provider of a run's sandboxes.
 
     Args:
-        kind: Which backend (``auto`` picks docker if a daemon answers).
+        kind: Which backend (``auto`` picks docker if a daemon answers): a name of
+            ``SANDBOXES`` or ``module:attribute``.
         run_id: Labels the run's containers, for clean-up.
         cpus: The CPUs sandboxes may run on (default: any).
         image: The Docker image (default: this version's sandbox image).
@@ -125,29 +170,17 @@ async def open_sandboxes(
         concurrent_starts: Docker containers being started at once, at most.
 
     Raises:
+        UnknownComponentError: If no backend has the name ``kind``.
+        PluginError: If the backend is a plug-in that cannot be used.
         DockerUnavailableError: If ``kind`` is docker and no daemon answers.
         ImageMissingError: If the Docker image is not built.
     """
-    await _imported("local")
-    from researchgym.sandboxes.local import LocalSandboxes
-
     if kind == "auto":
         kind = (await choose_sandboxes(kind)).kind
-    if kind == "local":
-        async with LocalSandboxes(cpus=cpus) as local:
-            yield local
-        return
-    await _imported("docker_pool")
-    from researchgym.sandboxes.docker_pool import open_docker_sandboxes
-
-    async with open_docker_sandboxes(
-        run_id=run_id,
-        cpus=cpus,
-        image=image,
-        pool_size=pool_size,
-        concurrent_starts=concurrent_starts,
-    ) as docker:
-        yield docker
+    backend = await anyio.to_thread.run_sync(SANDBOXES.get, kind)  # imports it
+    options = ProviderOptions(run_id, cpus, image, pool_size, concurrent_starts)
+    async with backend(options) as provider:
+        yield provider
 
 
 async def _docker_problem() -> str | None:
@@ -173,9 +206,13 @@ async def remove_leftovers(kind: SandboxKind, *, run_id: str) -> None:
     Its containers whose process is gone (docker), and every sandbox disk and control group
     of a process that is gone.
 
+    A plug-in backend removes what its own killed processes left when it opens.
+
     Raises:
         DockerUnavailableError: If ``kind`` is docker and no daemon answers.
     """
+    if kind not in ("auto", "docker", "local"):
+        return
     await _imported("_cgroup", "disk", *(["docker_pool"] if kind != "local" else []))
     from researchgym.sandboxes._cgroup import prune_cgroups
     from researchgym.sandboxes.disk import prune_disks

@@ -9,19 +9,22 @@ from .duckdb import DuckDBSink
 from .parquet import ParquetSink
 from .runs import StoredRun, run_state, stored_run
 from .schema import KEYS, SCHEMAS, TableName, column_doc
-from .sink import NullSink, Sink
+from .sink import READABLE, SINKS, NullSink, Sink, SinkFactory
 from .views import VIEWS, Dimension, ViewDoc
 from .writer import Writer, WriterStatistics, open_writer
 
 __all__ = [
     "KEYS",
+    "READABLE",
     "SCHEMAS",
+    "SINKS",
     "VIEWS",
     "Dimension",
     "DuckDBSink",
     "NullSink",
     "ParquetSink",
     "Sink",
+    "SinkFactory",
     "StoredRun",
     "TableName",
     "ViewDoc",

@@ -1,16 +1,27 @@
-"""The contract of a place where the writer stores batches of rows."""
+"""The contract of a place where the writer stores batches of rows, and the sinks by name.
+
+``SINKS`` holds every sink by the name a run configuration's ``storage.format`` gives: a
+callable ``(path) -> Sink`` (a ``Sink`` class taking the path is one). Built in: ``duckdb``
+and ``parquet``, which ``researchgym report``, ``sql`` and ``researchgym.run`` read back;
+plug-ins add theirs by entry points of the group ``researchgym.sinks``, and
+``researchgym.testing.check_sink`` says whether one keeps the contract.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from researchgym.plugins import Registry
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from researchgym.storage.schema import TableName
 
-__all__ = ["NullSink", "Sink"]
+__all__ = ["READABLE", "SINKS", "NullSink", "Sink", "SinkFactory"]
 
 
 class Sink(ABC):
@@ -51,3 +62,17 @@ class NullSink(Sink):
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+SinkFactory = Callable[[Path], Sink]
+"""Opens a sink storing under a path (a file or a folder, as the sink likes)."""
+
+SINKS = Registry[SinkFactory](
+    "sink", "researchgym.sinks", accepts=callable, expected="a callable (path) -> Sink"
+)
+"""Every sink by name: built in (duckdb, parquet), and from plug-ins."""
+SINKS.add("duckdb", "researchgym.storage.duckdb:DuckDBSink")
+SINKS.add("parquet", "researchgym.storage.parquet:ParquetSink")
+
+READABLE = frozenset({"duckdb", "parquet"})
+"""The formats researchgym reads back (reports, SQL, resume); a plug-in sink only writes."""

@@ -4,14 +4,27 @@ Type checkers read it, and so does the lazy loader of ``__init__.py``, which imp
 name from its module when it is first used.
 """
 
-from .catalog import TaskEntry, TaskFiles, builtin_tasks, task_files
+from .catalog import (
+    TASKS,
+    TaskCollection,
+    TaskEntry,
+    TaskFiles,
+    builtin_task_ids,
+    builtin_tasks,
+    collection_folder,
+    resolve_task,
+    task_files,
+    task_folder,
+    task_names,
+    tasks_in,
+)
 from .evaluator import (
     EvaluationMode,
     EvaluationResult,
     EvaluationStatus,
     evaluate,
 )
-from .loader import BUILTIN_DIR, Task, builtin_task_ids, load_task, resolve_task
+from .loader import BUILTIN_DIR, Task, load_task
 from .mlgym import (
     ImportedTask,
     ImportFailure,
@@ -31,10 +44,11 @@ from .spec import (
     TaskSpec,
     Timeouts,
 )
-from .validate import Problem, ValidationReport, task_folder, validate_task
+from .validate import Problem, ValidationReport, validate_task
 
 __all__ = [
     "BUILTIN_DIR",
+    "TASKS",
     "Baseline",
     "Direction",
     "Evaluation",
@@ -51,6 +65,7 @@ __all__ = [
     "Resources",
     "Submission",
     "Task",
+    "TaskCollection",
     "TaskEntry",
     "TaskFiles",
     "TaskSpec",
@@ -58,6 +73,7 @@ __all__ = [
     "ValidationReport",
     "builtin_task_ids",
     "builtin_tasks",
+    "collection_folder",
     "evaluate",
     "import_mlgym",
     "load_task",
@@ -65,5 +81,7 @@ __all__ = [
     "resolve_task",
     "task_files",
     "task_folder",
+    "task_names",
+    "tasks_in",
     "validate_task",
 ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from researchgym.errors import TaskSpecError, UnknownComponentError
+from researchgym.errors import TaskSpecError
 from researchgym.sandboxes import SandboxSpec
 from researchgym.tasks._snapshot import Unfit, tree_digest, unfit_entries
 from researchgym.tasks.spec import Evaluation, TaskSpec
@@ -23,12 +23,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN_DIR",
     "Task",
-    "builtin_task_ids",
     "folder_errors",
     "load_task",
     "model_errors",
     "read_spec_file",
-    "resolve_task",
     "spec_errors",
 ]
 
@@ -91,26 +89,6 @@ class Task:
             SandboxError: If the sandbox fails.
         """
         await sandbox.upload(self.workspace_dir, str(sandbox.workdir))
-
-
-def builtin_task_ids() -> list[str]:
-    """Return the ids of the built-in tasks, sorted."""
-    return sorted(p.parent.name for p in BUILTIN_DIR.glob("*/task.yaml"))
-
-
-def resolve_task(name: str) -> Task:
-    """Load a task given a built-in id or the path of a task folder.
-
-    Raises:
-        UnknownComponentError: If ``name`` is neither a built-in id nor a folder.
-        TaskSpecError: If the folder or its task.yaml is broken.
-    """
-    path = Path(name)
-    if path.is_dir():
-        return load_task(path)
-    if (BUILTIN_DIR / name / "task.yaml").is_file():
-        return load_task(BUILTIN_DIR / name)
-    raise UnknownComponentError("task (built-in id or task folder)", name, builtin_task_ids())
 
 
 def load_task(root: Path) -> Task:

@@ -30,7 +30,6 @@ from researchgym.errors import SandboxBrokenError, SandboxError, TaskSpecError
 from researchgym.sandboxes import LocalSandboxes
 from researchgym.tasks.evaluator import evaluate
 from researchgym.tasks.loader import (
-    BUILTIN_DIR,
     folder_errors,
     load_task,
     read_spec_file,
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
     from researchgym.sandboxes import Sandbox, SandboxProvider
     from researchgym.tasks.loader import Task
 
-__all__ = ["Problem", "Severity", "ValidationReport", "task_folder", "validate_task"]
+__all__ = ["Problem", "Severity", "ValidationReport", "validate_task"]
 
 Severity = Literal["error", "warning"]
 """error: the task cannot be used as it is; warning: it can, but something looks wrong."""
@@ -110,14 +109,6 @@ async def validate_task(
         seconds = time.monotonic() - started
         problems += run_problems
     return ValidationReport(root, problems, spec, measured, seconds)
-
-
-def task_folder(name: str) -> Path:
-    """The folder that ``name`` means: a path, or else the id of a built-in task."""
-    path = Path(name)
-    if not path.exists() and (BUILTIN_DIR / name / "task.yaml").is_file():
-        return BUILTIN_DIR / name
-    return path
 
 
 def _static_problems(root: Path) -> tuple[TaskSpec | None, list[Problem]]:

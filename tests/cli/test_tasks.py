@@ -18,7 +18,7 @@ def squeeze(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_list_shows_every_builtin_task_with_its_direction() -> None:
+def test_list_shows_every_task_with_its_direction() -> None:
     done = cli("tasks", "list")
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
@@ -27,7 +27,9 @@ def test_list_shows_every_builtin_task_with_its_direction() -> None:
     for task_id in builtin_task_ids():
         spec = resolve_task(task_id).spec
         assert rows[task_id][3] == ("↑" if spec.metric.direction == "max" else "↓")
-    assert f"{len(builtin_task_ids())} tasks (↑ higher is better, ↓ lower)" in done.stdout
+    # and the example plug-in's collection
+    assert rows["example/guess"][:4] == ["example/guess", "testing", "Closeness", "↑"]
+    assert f"{len(builtin_task_ids()) + 1} tasks (↑ higher is better, ↓ lower)" in done.stdout
 
 
 def test_show_prints_the_description_and_marks_eval_hidden() -> None:
@@ -58,7 +60,7 @@ def test_show_an_unknown_task_lists_the_known_ones() -> None:
     done = cli("tasks", "show", "nope")
     assert done.returncode == 1
     assert squeeze(done.stderr).startswith(
-        "error: Unknown task (built-in id or task folder) 'nope'. Choose one of:"
+        "error: Unknown task (an id or a task folder) 'nope'. Choose one of:"
     )
 
 

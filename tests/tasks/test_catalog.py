@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import researchgym.tasks.catalog
-from researchgym.tasks import builtin_task_ids, builtin_tasks, resolve_task, task_files
+from researchgym.tasks import builtin_task_ids, builtin_tasks, resolve_task, task_files, tasks_in
 from tests.tasks.test_loader import make_task
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 
 def test_every_builtin_task_is_listed_loaded() -> None:
@@ -20,13 +17,10 @@ def test_every_builtin_task_is_listed_loaded() -> None:
     assert all(e.task is not None and e.error is None for e in entries)
 
 
-def test_a_broken_builtin_is_listed_with_its_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_broken_task_is_listed_with_its_error(tmp_path: Path) -> None:
     make_task(tmp_path / "good", lambda s: s.update(id="good"))
     make_task(tmp_path / "bad", lambda s: s.pop("metric"))
-    monkeypatch.setattr(researchgym.tasks.catalog, "BUILTIN_DIR", tmp_path)
-    bad, good = builtin_tasks()
+    bad, good = tasks_in(tmp_path)
     assert (good.task_id, good.error) == ("good", None)
     assert (bad.task_id, bad.task) == ("bad", None)
     assert bad.error is not None and (bad.error.key, bad.error.problem) == ("metric", "is missing")

@@ -170,11 +170,11 @@ def test_resolve_builtin_and_folder(tmp_path: Path) -> None:
     assert resolve_task(str(folder)).spec.id == "toy"
 
 
-def test_resolve_unknown_lists_builtins() -> None:
+def test_resolve_unknown_lists_the_known_tasks() -> None:
     with pytest.raises(
         UnknownComponentError,
-        match=r"^Unknown task \(built-in id or task folder\) 'nope'\. "
-        r"Choose one of: .*prisoners_dilemma.*\.$",
+        match=r"^Unknown task \(an id or a task folder\) 'nope'\. "
+        r"Choose one of: .*example/guess.*prisoners_dilemma.*\.$",
     ):
         resolve_task("nope")
 

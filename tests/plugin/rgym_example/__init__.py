@@ -1,0 +1,1 @@
+"""An example researchgym plug-in: one component of each extension point."""
