@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy -p rgym_example --exclude 'rgym_example/tasks/'
 
 test: lint
 	$(BIN)/pytest

@@ -11,7 +11,16 @@ import pytest
 import researchgym
 
 PACKAGE = Path(researchgym.__file__).parent
-SUBPACKAGES = ["engine", "agents", "tools", "sandboxes", "tasks", "storage", "analysis"]
+SUBPACKAGES = [
+    "engine",
+    "agents",
+    "tools",
+    "sandboxes",
+    "tasks",
+    "storage",
+    "analysis",
+    "testing",
+]
 
 ALLOWED: dict[str, set[str]] = {
     "engine": {
@@ -39,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "_host": set(),
     "api": {"engine", "storage", "analysis", "config", "errors", "words"},
+    "testing": {"engine", "agents", "sandboxes", "storage", "config", "errors", "words"},
     "gym": {"engine", "agents", "tasks", "config", "words"},
     "cli": {
         "api",
