@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/mypy -p rgym_example --exclude 'rgym_example/tasks/'
+	cd tests/plugin && ../../$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
