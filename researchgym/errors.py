@@ -24,7 +24,8 @@ ResearchGymError                 root: the CLI prints the message, never a trace
 │   └── ImageBuildError          building the sandbox image failed
 ├── BusError                     a message could not go where it was sent
 │   ├── UndeliverableError       no such recipient, or its mailbox is closed
-│   └── RequestTimeoutError      no reply within the request's timeout
+│   ├── RequestTimeoutError      no reply within the request's timeout
+│   └── UnexpectedMessageError   a payload of another type than its receiver expects
 └── StorageError                 the event store cannot be used
     ├── DatabaseLockedError      another process holds the DuckDB file
     └── QueryError               DuckDB rejected a query
@@ -75,6 +76,7 @@ __all__ = [
     "TaskChangedError",
     "TaskSpecError",
     "UndeliverableError",
+    "UnexpectedMessageError",
     "UnknownComponentError",
     "UnknownModelError",
 ]
@@ -418,6 +420,22 @@ class RequestTimeoutError(BusError):
         self.recipient = recipient
         self.timeout = timeout
         super().__init__(f"'{recipient}' did not reply within {timeout:g} s.")
+
+
+class UnexpectedMessageError(BusError):
+    """A message whose payload is not of the type its receiver expects (a bug, not a user's).
+
+    Attributes:
+        expected: The type the receiver expects.
+        got: The payload's type.
+        sender: Who sent it.
+    """
+
+    def __init__(self, expected: str, got: str, sender: str) -> None:
+        self.expected = expected
+        self.got = got
+        self.sender = sender
+        super().__init__(f"Expected a message of type {expected}, but {sender} sent a {got}.")
 
 
 class StorageError(ResearchGymError):

@@ -87,22 +87,33 @@ class Registry(Generic[T]):
         self._refused: list[RegistryEntry] = []  # plug-ins that took a built-in's name
         self._lock = threading.RLock()
 
-    def add(self, name: str, value: T | str) -> None:
-        """Add a built-in component: the object, or ``"module:attribute"`` imported on use."""
+    def add(self, name: str, value: T | str, *, origin: str = BUILT_IN) -> None:
+        """Add a component in code: the object, or ``"module:attribute"`` imported on use.
+
+        Args:
+            name: Its name; one added before under it is replaced.
+            value: The component.
+            origin: Where it comes from, for listings (default: researchgym itself).
+        """
         target = value if isinstance(value, str) else None
-        self._builtins[name] = _Entry(BUILT_IN, target, None if target else value)
+        self._builtins[name] = _Entry(origin, target, None if target else value)
 
     def register(self, name: str) -> Callable[[T_Value], T_Value]:
-        """A decorator adding the decorated object as the built-in component ``name``."""
+        """A decorator adding the decorated object as the component ``name``.
+
+        Its origin is researchgym for the package's own, else the module it is defined in.
+        """
 
         def register(value: T_Value) -> T_Value:
-            self.add(name, cast("T", value))
+            module = str(getattr(value, "__module__", ""))
+            builtin = module.split(".")[0] == "researchgym"
+            self.add(name, cast("T", value), origin=BUILT_IN if builtin else f"the module {module}")
             return value
 
         return register
 
     def builtin_names(self) -> list[str]:
-        """The package's own names, sorted (no plug-in is looked for)."""
+        """The names added in code, sorted (no plug-in is looked for)."""
         return sorted(self._builtins)
 
     def names(self) -> list[str]:

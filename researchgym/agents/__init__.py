@@ -21,6 +21,7 @@ from researchgym.agents.base import (
     Channel,
     ModelOpener,
     Observation,
+    Received,
     StopReason,
 )
 from researchgym.agents.llm import LLMAgent
@@ -72,6 +73,7 @@ __all__ = [
     "Observation",
     "Plan",
     "PlannerExecutorTeam",
+    "Received",
     "ReplayAgent",
     "ReplayModel",
     "Report",

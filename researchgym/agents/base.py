@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from researchgym.agents.models import Model
@@ -25,8 +25,11 @@ __all__ = [
     "Channel",
     "ModelOpener",
     "Observation",
+    "Received",
     "StopReason",
 ]
+
+T_Payload = TypeVar("T_Payload")
 
 StopReason = Literal["exit_cost", "exit_context", "exit_format", "exit_api", "exit_time"]
 """Why an agent ended its episode early (as MLGym names it): its budget ran out, its
@@ -63,21 +66,40 @@ class Observation(NamedTuple):
     """The shell's working directory."""
 
 
+class Received(Protocol):
+    """A message a member received (the engine's ``Envelope``)."""
+
+    @property
+    def sender(self) -> str:
+        """Who sent it."""
+        ...
+
+    def payload_as(self, kind: type[T_Payload]) -> T_Payload:
+        """The payload, as the ``kind`` of message expected.
+
+        Raises:
+            UnexpectedMessageError: If it is of another type.
+        """
+        ...
+
+
 class Channel(Protocol):
     """A team member's address on the episode's bus (the engine's ``Endpoint``)."""
 
     name: str
 
-    async def request(self, recipient: str, payload: Any, *, timeout: float) -> Any:
-        """Send a request and return the reply's envelope (its ``payload`` is the reply)."""
+    async def ask(
+        self, recipient: str, payload: object, reply: type[T_Payload], *, timeout: float
+    ) -> T_Payload:
+        """Send a request and return its reply's payload, checked to be a ``reply``."""
         ...
 
-    async def reply(self, request: Any, payload: Any) -> Any:
-        """Answer a request envelope."""
+    async def reply(self, request: Any, payload: object) -> object:
+        """Answer a request (a ``Received`` message)."""
         ...
 
-    async def receive(self) -> Any:
-        """Return the next envelope of the mailbox (``anyio.EndOfStream`` once closed)."""
+    async def receive(self) -> Received:
+        """Return the next message of the mailbox (``anyio.EndOfStream`` once closed)."""
         ...
 
 

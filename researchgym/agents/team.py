@@ -161,9 +161,7 @@ class PlannerExecutorTeam:
 
     async def _ask_planner(self, summary: str) -> Plan:
         report = Report(self._goal, summary, self._goal_steps)
-        envelope = await self._to_planner.request("planner", report, timeout=_PLANNER_TIMEOUT)
-        plan: Plan = envelope.payload
-        return plan
+        return await self._to_planner.ask("planner", report, Plan, timeout=_PLANNER_TIMEOUT)
 
     def _start_goal(self, goal: str) -> None:
         if self._executor is not None:
@@ -192,7 +190,7 @@ class PlannerExecutorTeam:
                 envelope = await self._inbox.receive()
             except anyio.EndOfStream:
                 return
-            report: Report = envelope.payload
+            report = envelope.payload_as(Report)
             try:
                 plan = await self._plan(report)
             except AgentStop as stop:

@@ -23,11 +23,11 @@ from .limits import (
     TimeLimit,
     limited,
 )
-from .messages import EvaluateRequest, ToolReply, ToolRequest
+from .messages import ToolReply, ToolRequest
 from .recorder import Recorder
 from .replay import Mismatch, ReplayReport, replay_episode
 from .runner import Runner, RunStatistics, load_tasks, open_sink
-from .services import EvaluatorService, ToolService
+from .services import Evaluator, ToolService
 from .standalone import open_env
 from .status import (
     CANCELLED,
@@ -54,8 +54,7 @@ __all__ = [
     "EpisodeEnv",
     "EpisodeOutcome",
     "EpisodePlan",
-    "EvaluateRequest",
-    "EvaluatorService",
+    "Evaluator",
     "ExitReason",
     "FormatLimit",
     "Limit",

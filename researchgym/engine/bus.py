@@ -6,8 +6,13 @@ order. Three ways to talk:
 
 - ``send(recipient, payload)``: one way, direct.
 - ``request(recipient, payload, timeout=...)``: direct, and wait for the ``reply`` that
-  carries the request's id as its correlation id.
+  carries the request's id as its correlation id; ``ask(recipient, payload, ReplyType,
+  timeout=...)`` returns that reply's payload, checked to be a ``ReplyType``.
 - ``publish(topic, payload)``: to every endpoint of the episode subscribed to the topic.
+
+A payload is any object; a receiver reads it as the type it expects with
+``envelope.payload_as(Type)``, which raises ``UnexpectedMessageError`` for any other (the
+messages of each endpoint: ``researchgym.engine.messages``).
 
 Mailboxes are bounded: a sender waits while its recipient's mailbox is full (backpressure).
 Nothing is dropped silently: a message for an address that does not exist or no longer
@@ -37,17 +42,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, NamedTuple, Self, TypeVar
 
 import anyio
 from anyio.abc import AsyncResource
 
-from researchgym.errors import RequestTimeoutError, UndeliverableError
+from researchgym.errors import RequestTimeoutError, UndeliverableError, UnexpectedMessageError
 
 if TYPE_CHECKING:
+    import builtins
+
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 __all__ = ["Bus", "BusStatistics", "Endpoint", "Envelope", "EnvelopeHook", "open_bus"]
+
+T_Payload = TypeVar("T_Payload")
 
 
 class Envelope(NamedTuple):
@@ -72,7 +81,17 @@ class Envelope(NamedTuple):
     """For a reply, the id of the request it answers."""
     sent_at: float
     """Wall-clock seconds since the epoch."""
-    payload: Any
+    payload: object
+
+    def payload_as(self, kind: builtins.type[T_Payload]) -> T_Payload:
+        """The payload, as the ``kind`` of message the receiver expects.
+
+        Raises:
+            UnexpectedMessageError: If it is of another type.
+        """
+        if not isinstance(self.payload, kind):
+            raise UnexpectedMessageError(kind.__name__, self.type, self.sender)
+        return self.payload
 
 
 EnvelopeHook = Callable[[Envelope, str | None], Awaitable[None]]
@@ -143,7 +162,7 @@ class Bus:
     def _envelope(
         self,
         sender: Endpoint,
-        payload: Any,
+        payload: object,
         *,
         recipient: str | None = None,
         topic: str | None = None,
@@ -295,7 +314,7 @@ class Endpoint(AsyncResource):
         """Ids of requests received and not answered yet."""
         self._closed = False
 
-    async def send(self, recipient: str, payload: Any) -> Envelope:
+    async def send(self, recipient: str, payload: object) -> Envelope:
         """Send a message to an endpoint of this episode, waiting while its mailbox is full.
 
         Returns:
@@ -308,7 +327,7 @@ class Endpoint(AsyncResource):
         await self._bus._deliver(envelope)
         return envelope
 
-    async def request(self, recipient: str, payload: Any, *, timeout: float) -> Envelope:
+    async def request(self, recipient: str, payload: object, *, timeout: float) -> Envelope:
         """Send a request and wait for its reply.
 
         Args:
@@ -326,7 +345,20 @@ class Endpoint(AsyncResource):
         envelope = self._bus._envelope(self, payload, recipient=recipient)
         return await self._bus._request(envelope, timeout)
 
-    async def reply(self, request: Envelope, payload: Any) -> Envelope:
+    async def ask(
+        self, recipient: str, payload: object, reply: type[T_Payload], *, timeout: float
+    ) -> T_Payload:
+        """Send a request and return its reply's payload, a ``reply``.
+
+        Raises:
+            UndeliverableError: If the recipient does not exist, or closed before replying.
+            RequestTimeoutError: If no reply came within ``timeout``.
+            UnexpectedMessageError: If the reply is not a ``reply``.
+        """
+        envelope = await self.request(recipient, payload, timeout=timeout)
+        return envelope.payload_as(reply)
+
+    async def reply(self, request: Envelope, payload: object) -> Envelope:
         """Answer a request.
 
         Returns:
@@ -343,7 +375,7 @@ class Endpoint(AsyncResource):
         await self._bus._reply(envelope)
         return envelope
 
-    async def publish(self, topic: str, payload: Any) -> int:
+    async def publish(self, topic: str, payload: object) -> int:
         """Publish a message to every subscriber of a topic of this episode.
 
         Returns:

@@ -207,8 +207,7 @@ class ResearchEnv(Env):
         return result._replace(truncated=True)
 
     async def _ask(self, request: ToolRequest) -> StepResult:
-        envelope = await self._endpoint.request(self._tools, request, timeout=self._timeout)
-        reply: ToolReply = envelope.payload
+        reply = await self._endpoint.ask(self._tools, request, ToolReply, timeout=self._timeout)
         if reply.metrics:
             self._scores.append(reply.metrics)
         self._exit_status = reply.exit_status

@@ -31,10 +31,10 @@ from researchgym.engine.driver import drive
 from researchgym.engine.env import Env, ResearchEnv, StepResult, Wrapper
 from researchgym.engine.limits import limited
 from researchgym.engine.recorder import now_us
-from researchgym.engine.services import EvaluatorService, ToolService, request_timeout
+from researchgym.engine.services import Evaluator, ToolService, request_timeout
 from researchgym.engine.status import CANCELLED, EARLY_EXIT, EXIT_ERROR, RUNNING
 from researchgym.errors import SandboxError
-from researchgym.words import AGENT, EVALUATOR, TOOLS
+from researchgym.words import AGENT, TOOLS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable
@@ -227,15 +227,15 @@ class Episode:
             ep = plan.episode_id
             async with (
                 run.bus.endpoint(TOOLS, episode_id=ep) as tools,
-                run.bus.endpoint(EVALUATOR, episode_id=ep) as evaluator,
                 run.bus.endpoint(AGENT, episode_id=ep) as agent_endpoint,
                 anyio.create_task_group() as tg,
             ):
-                evaluate = EvaluatorService(
-                    evaluator, sandbox=box, task=plan.task, recorder=run.recorder
+                evaluator = Evaluator(
+                    sandbox=box, task=plan.task, recorder=run.recorder, episode_id=ep
                 )
-                await tg.start(evaluate.serve)
-                service = ToolService(tools, sandbox=box, task=plan.task, recorder=run.recorder)
+                service = ToolService(
+                    tools, sandbox=box, task=plan.task, recorder=run.recorder, evaluator=evaluator
+                )
                 await tg.start(service.serve)
                 env = ResearchEnv(
                     agent_endpoint,

@@ -1,4 +1,14 @@
-"""The messages participants of an episode exchange on the bus."""
+"""The messages participants of an episode exchange on the bus, by endpoint.
+
+```
+agent -> tools   ToolRequest   an action (or the final evaluation, with its reason)
+tools -> agent   ToolReply     its observation; the metrics if it scored the artefact
+```
+
+A receiver reads a payload as the type its endpoint expects (``Envelope.payload_as``), and a
+requester asks for the type of the reply (``Endpoint.ask``): a payload of any other type is
+a ``BusError``, never a silent cast.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from researchgym.engine.status import ExitReason, ScoreKind
+    from researchgym.engine.status import ExitReason
 
-__all__ = ["EvaluateRequest", "ToolReply", "ToolRequest"]
+__all__ = ["ToolReply", "ToolRequest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +47,3 @@ class ToolReply:
     """The file open in the viewer after the action (absolute), for the agent's footer."""
     cwd: str | None = None
     """The shell's working directory after the action, for the agent's footer."""
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluateRequest:
-    """Score the current artefact (tools -> evaluator); the reply is an EvaluationResult."""
-
-    kind: ScoreKind
-    step: int

@@ -1,7 +1,8 @@
-"""The episode's services on the bus: the tool service and the evaluator.
+"""The episode's tool service on the bus, and the evaluator it scores artefacts with.
 
-Each consumes its mailbox in order and answers every request. Start them with
-``task_group.start(service.serve)`` so that they listen before the agent acts.
+The tool service consumes its mailbox in order and answers every request; start it with
+``task_group.start(service.serve)`` so that it listens before the agent acts. A ``validate``
+or ``submit`` calls its ``Evaluator``, which scores the artefact and records the score.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from typing import TYPE_CHECKING, Literal
 
 import anyio
 
-from researchgym.engine.messages import EvaluateRequest, ToolReply, ToolRequest
+from researchgym.engine.messages import ToolReply, ToolRequest
 from researchgym.engine.recorder import now_us
 from researchgym.engine.status import exit_status
 from researchgym.errors import SandboxError, UndeliverableError
 from researchgym.tasks import EvaluationMode, EvaluationResult, evaluate
 from researchgym.tools import ToolContext, ToolResult, Viewer, find_tool
-from researchgym.words import EVALUATOR
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from researchgym.tasks import Task
     from researchgym.tools import Tool
 
-__all__ = ["EvaluatorService", "ToolService", "request_timeout"]
+__all__ = ["Evaluator", "ToolService", "request_timeout"]
 
 INTERRUPTED = ToolResult(
     "The command was interrupted: the episode ran out of time.", timed_out=True
@@ -56,7 +56,7 @@ class ToolService:
         sandbox: Sandbox,
         task: Task,
         recorder: Recorder,
-        evaluator: str = EVALUATOR,
+        evaluator: Evaluator,
     ) -> None:
         self._endpoint = endpoint
         self._sandbox = sandbox
@@ -87,7 +87,7 @@ class ToolService:
             await self._handle(envelope)
 
     async def _handle(self, envelope: Envelope) -> None:
-        request: ToolRequest = envelope.payload
+        request = envelope.payload_as(ToolRequest)
         tool = find_tool(request.command)
         context = ToolContext(
             self._sandbox,
@@ -127,12 +127,13 @@ class ToolService:
     async def _record(
         self, envelope: Envelope, tool: Tool, result: ToolResult, started_at: int, clock: float
     ) -> None:
-        request: ToolRequest = envelope.payload
+        request = envelope.payload_as(ToolRequest)
         if request.reason is not None:
             return  # an autosubmission is not an agent's action
         await self._recorder.tool_call(
             envelope.episode_id,
             request=envelope,
+            command=request.command,
             step=request.step,
             action_class=tool.classify(request.command),
             tool=tool.name,
@@ -145,45 +146,33 @@ class ToolService:
         self, asked: Literal["validate", "submit"], request: ToolRequest
     ) -> EvaluationResult:
         kind: ScoreKind = "autosubmit" if request.reason not in (None, "submit") else asked
-        timeout = self._task.spec.evaluation.timeout + _SLACK
-        reply = await self._endpoint.request(
-            self._evaluator, EvaluateRequest(kind, request.step), timeout=timeout
-        )
-        result: EvaluationResult = reply.payload
-        return result
+        return await self._evaluator.score(kind, request.step)
 
 
-class EvaluatorService:
-    """Scores the current artefact on request and records every score."""
+class Evaluator:
+    """Scores the current artefact of one episode, and records every score."""
 
     def __init__(
-        self, endpoint: Endpoint, *, sandbox: Sandbox, task: Task, recorder: Recorder
+        self, *, sandbox: Sandbox, task: Task, recorder: Recorder, episode_id: str
     ) -> None:
-        self._endpoint = endpoint
         self._sandbox = sandbox
         self._task = task
         self._recorder = recorder
+        self._episode_id = episode_id
 
-    async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Answer evaluation requests until the endpoint closes.
+    async def score(self, kind: ScoreKind, step: int) -> EvaluationResult:
+        """Evaluate the artefact (on the validate inputs, or the final ones) and record it.
 
         Raises:
             SandboxError: If the sandbox fails.
+            TaskChangedError: If the task's eval/ changed since the run loaded it.
         """
-        task_status.started()
-        async for envelope in self._endpoint:
-            request: EvaluateRequest = envelope.payload
-            mode: EvaluationMode = "validate" if request.kind == "validate" else "submit"
-            result = await evaluate(self._task, self._sandbox, mode=mode)
-            await self._recorder.score(
-                envelope.episode_id,
-                task=self._task.spec,
-                kind=request.kind,
-                step=request.step,
-                evaluation=result,
-            )
-            with contextlib.suppress(UndeliverableError):  # recorded by the bus; serve on
-                await self._endpoint.reply(envelope, result)
+        mode: EvaluationMode = "validate" if kind == "validate" else "submit"
+        result = await evaluate(self._task, self._sandbox, mode=mode)
+        await self._recorder.score(
+            self._episode_id, task=self._task.spec, kind=kind, step=step, evaluation=result
+        )
+        return result
 
 
 def request_timeout(task: Task) -> float:

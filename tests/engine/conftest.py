@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from researchgym.engine import EvaluatorService, Recorder, ResearchEnv, ToolService, open_bus
+from researchgym.engine import Evaluator, Recorder, ResearchEnv, ToolService, open_bus
 from researchgym.sandboxes import open_local_sandbox
 from researchgym.storage import NullSink, open_writer
 from researchgym.tasks import Task, load_task
@@ -33,16 +33,15 @@ async def env(task: Task) -> AsyncIterator[ResearchEnv]:
         await open_local_sandbox() as sandbox,
         open_bus(run_id="r") as bus,
         bus.endpoint("tools", episode_id="e") as tools,
-        bus.endpoint("evaluator", episode_id="e") as evaluator,
         bus.endpoint("agent", episode_id="e") as agent,
         anyio.create_task_group() as tg,
     ):
         recorder = Recorder(writer, run_id="r")
         recorder.open_episode("e")
-        service = ToolService(tools, sandbox=sandbox, task=task, recorder=recorder)
-        await tg.start(service.serve)
-        await tg.start(
-            EvaluatorService(evaluator, sandbox=sandbox, task=task, recorder=recorder).serve
+        evaluator = Evaluator(sandbox=sandbox, task=task, recorder=recorder, episode_id="e")
+        service = ToolService(
+            tools, sandbox=sandbox, task=task, recorder=recorder, evaluator=evaluator
         )
+        await tg.start(service.serve)
         yield ResearchEnv(agent, task.spec, timeout=30, interrupt=service.interrupt)
         tg.cancel_scope.cancel()

@@ -6,7 +6,7 @@ from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
 
 from researchgym.engine import Envelope, open_bus
-from researchgym.errors import RequestTimeoutError, UndeliverableError
+from researchgym.errors import RequestTimeoutError, UndeliverableError, UnexpectedMessageError
 
 
 class Log:
@@ -35,6 +35,35 @@ async def test_send_is_fifo_per_recipient(log: Log) -> None:
         assert [(await b.receive()).payload for _ in range(10)] == list(range(10))
     assert [env.payload for env, _ in log.seen] == list(range(10))
     assert all(err is None for _, err in log.seen)
+
+
+async def test_a_payload_is_read_as_the_type_the_receiver_expects() -> None:
+    async with (
+        open_bus(run_id="r") as bus,
+        bus.endpoint("client", episode_id="e") as client,
+        bus.endpoint("server", episode_id="e") as server,
+        anyio.create_task_group() as tg,
+    ):
+
+        async def serve() -> None:
+            async for request in server:
+                number = request.payload_as(int)
+                await server.reply(request, str(number) if number else number)
+
+        tg.start_soon(serve)
+        assert await client.ask("server", 7, str, timeout=5) == "7"
+        with pytest.raises(UnexpectedMessageError) as wrong:
+            await client.ask("server", 0, str, timeout=5)  # the reply is an int
+        assert (wrong.value.expected, wrong.value.got, wrong.value.sender) == (
+            "str",
+            "int",
+            "server",
+        )
+        tg.cancel_scope.cancel()
+        await client.send("server", "not a number")
+        received = await server.receive()
+        with pytest.raises(UnexpectedMessageError, match="of type int, but client sent a str"):
+            received.payload_as(int)
 
 
 async def test_envelope_carries_everything_the_recorder_stores(log: Log) -> None:
@@ -87,7 +116,7 @@ async def test_request_reply_with_correlation_id(log: Log) -> None:
 
         async def serve() -> None:
             async for request in server:
-                await server.reply(request, request.payload * 2)
+                await server.reply(request, request.payload_as(int) * 2)
 
         tg.start_soon(serve)
         replies = [await client.request("server", n, timeout=5) for n in (1, 2, 3)]

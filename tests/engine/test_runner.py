@@ -83,10 +83,10 @@ async def test_baseline_run_is_stored_and_counts_back(tmp_path: Path) -> None:
         }
         for a in (1, 2)
     ]
-    # per episode: a request and a reply per step, two evaluation round trips (validate,
-    # submit), a tool call per step, two scores, start and end
+    # per episode: a request and a reply per step (the tool service calls the evaluator
+    # itself, off the bus), a tool call per step, two scores, start and end
     per_episode = {
-        "message": 2 * steps + 4,
+        "message": 2 * steps,
         "tool_call": steps,
         "score": 2,
         "episode_start": 1,
@@ -120,7 +120,7 @@ async def test_baseline_run_is_stored_and_counts_back(tmp_path: Path) -> None:
         "SELECT count(*) AS n FROM messages r JOIN messages q "
         "ON r.correlation_id = q.message_id AND r.sender = q.recipient",
     )
-    assert replies == [{"n": 2 * steps + 4}]
+    assert replies == [{"n": 2 * steps}]
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])

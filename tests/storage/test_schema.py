@@ -62,6 +62,9 @@ def test_package_exports_exactly_the_public_names() -> None:
             "VIEWS",
             "ViewDoc",
             "Dimension",
+            "READABLE",
+            "SINKS",
+            "SinkFactory",
         ]
     )
     for name in researchgym.storage.__all__:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from researchgym.agents import AGENTS
+from researchgym.plugins import BUILT_IN as BUILT_IN_ORIGIN
 from researchgym.testing import ConformanceError, check_agent
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ BUILT_IN: dict[str, dict[str, Any]] = {
 
 
 def test_every_built_in_agent_kind_is_checked() -> None:
-    assert set(BUILT_IN) == set(AGENTS.builtin_names())
+    assert set(BUILT_IN) == {e.name for e in AGENTS.entries() if e.origin == BUILT_IN_ORIGIN}
 
 
 @pytest.mark.parametrize(("kind", "params"), list(BUILT_IN.items()), ids=list(BUILT_IN))
