@@ -28,8 +28,18 @@ def test_broken_task_names_file_and_key(tmp_path: Path) -> None:
 
 def test_unknown_agent_lists_known_ones(tmp_path: Path) -> None:
     done = cli("run", "--agent", "gpt-9", "--db", tmp_path / "db.duckdb")
+    assert done.returncode == 2  # a usage error, as for any bad option
+    message = " ".join(done.stderr.split())
+    assert "Invalid value for '--agent': no agent kind is called 'gpt-9' (known: " in message
+    assert (
+        "ask-model, baseline, llm, planner-executor, replay, scripted)" in message
+    )  # a plug-in's too
+    assert not (tmp_path / "db.duckdb").exists()
+    in_a_file = tmp_path / "run.yaml"
+    in_a_file.write_text("agents: [{kind: gpt-9}]\n")
+    done = cli("run", in_a_file, "--db", tmp_path / "db.duckdb")
     assert done.returncode == 1
-    assert done.stderr.startswith("error: Unknown agent kind 'gpt-9'. Choose one of: baseline")
+    assert done.stderr.startswith("error: Unknown agent kind 'gpt-9'. Choose one of: ask-model,")
 
 
 def stepped(db: Path) -> int:
