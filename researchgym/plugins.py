@@ -166,8 +166,10 @@ class Registry(Generic[T]):
 
     def _load(self, entry: _Entry) -> None:
         target, entry.target = entry.target, None
+        if target is None:
+            return
         try:
-            value = _resolve(target) if isinstance(target, str) else target.load()  # type: ignore[union-attr]
+            value = _resolve(target) if isinstance(target, str) else target.load()
         except Exception as e:  # a plug-in's import may fail in any way
             entry.problem = f"importing it failed: {type(e).__name__}: {e}"
             return
