@@ -1,4 +1,7 @@
-"""This host: its name, and whether a process of it (of another run, say) still lives.
+"""This host: its name, its processes, and how many files this process may open.
+
+Whether a process of it (of another run, say) still lives; the open-file limit a run of
+many episodes needs raised.
 
 Shared by every layer that records or checks which process owns something: a run's row,
 a sandbox's container, disk or control group.
@@ -7,9 +10,14 @@ a sandbox's container, disk or control group.
 from __future__ import annotations
 
 import os
+import resource
 import socket
 
-__all__ = ["hostname", "pid_alive", "process_alive"]
+__all__ = ["hostname", "pid_alive", "process_alive", "raise_open_files_limit"]
+
+_NR_OPEN = 1 << 20
+"""Linux's default ceiling on open files per process (fs.nr_open): where the hard limit is
+unlimited, the soft one can go no higher."""
 
 
 def hostname() -> str:
@@ -45,3 +53,23 @@ def process_alive(host: str | None, pid: int | None) -> bool | None:
     if not host or pid is None or host != hostname():
         return None
     return pid_alive(pid)
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit, as far as it goes.
+
+    Many systems start processes at 1,024 open files (the soft limit) while allowing far
+    more (the hard limit); a run of many episodes needs them.
+
+    Returns:
+        The soft limit now.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = _NR_OPEN if hard == resource.RLIM_INFINITY else hard
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):  # a container may forbid it; the soft limit stands
+            return soft
+        return target
+    return soft

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
     import pyarrow as pa
+    from anyio.abc import TaskStatus
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
@@ -141,11 +143,33 @@ def _in_event_loop() -> bool:
 
 async def _run_and_watch(runner: Runner, progress: Progress, bar: TaskID) -> None:
     started = time.monotonic()
+    ctrl_c = anyio.Event()
     async with anyio.create_task_group() as tg:
+        if threading.current_thread() is threading.main_thread():
+            await tg.start(_cancel_on_ctrl_c, tg.cancel_scope, ctrl_c)
         tg.start_soon(_watch, runner, progress, bar)
         await runner.run()
         tg.cancel_scope.cancel()
+    if ctrl_c.is_set():
+        raise KeyboardInterrupt
     _show(runner, progress, bar, runner.statistics().steps / (time.monotonic() - started))
+
+
+async def _cancel_on_ctrl_c(
+    scope: anyio.CancelScope, pressed: anyio.Event, *, task_status: TaskStatus[None]
+) -> None:
+    """Cancel the run's scope at Ctrl-C (SIGINT), which ``execute`` then raises.
+
+    asyncio's own handling cancels the main task once, and one ``except`` of that
+    cancellation anywhere below lets the run go on and end as if it were complete; an anyio
+    scope stays cancelled until every task in it has stopped.
+    """
+    with anyio.open_signal_receiver(signal.SIGINT) as signals:
+        task_status.started()
+        async for _ in signals:
+            pressed.set()
+            scope.cancel()
+            return
 
 
 async def _watch(runner: Runner, progress: Progress, bar: TaskID) -> None:

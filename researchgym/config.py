@@ -82,7 +82,8 @@ class Limits(_Strict):
     """Malformed model replies an episode may have, over all its calls (each one is asked
     again, up to the agent's ``format_retries`` in a row); one more ends it (exit_format)."""
     concurrent_episodes: int = Field(default=16, ge=1)
-    """Episodes running at the same time."""
+    """Episodes running at the same time: at most what the open-file limit allows
+    (``engine.admit`` raises the soft limit to the hard one, and says when it runs fewer)."""
 
 
 class SandboxConfig(_Strict):

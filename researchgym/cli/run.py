@@ -143,7 +143,7 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     import anyio
 
     from researchgym.api import execute
-    from researchgym.engine import Runner
+    from researchgym.engine import Runner, admit
     from researchgym.sandboxes import choose_sandboxes
 
     choice = anyio.run(choose_sandboxes, cfg.sandbox.kind)
@@ -151,6 +151,9 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     if cfg.sandbox.kind == "auto":  # settled once: the run stores what ran, and why
         box = cfg.sandbox.model_copy(update={"kind": choice.kind, "chosen": choice.because})
         cfg = cfg.model_copy(update={"sandbox": box})
+    admission = admit(cfg.limits.concurrent_episodes, cfg.sandbox.kind)
+    if admission.note is not None:
+        console.print(admission.note, style="yellow", soft_wrap=True, highlight=False)
     runner = Runner(cfg, force=force)
     resumed = " (resumed)" if cfg.resume else ""
     console.print(f"Run [bold]{cfg.run_id}[/]{resumed} -> {cfg.storage.path}")
@@ -161,6 +164,13 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
         raise typer.Exit(130) from None
     stats = runner.statistics()
     console.print(f"{stats.done} episodes ({stats.crashed} crashed), {stats.steps} steps.")
+    if stats.exhausted:
+        errors.print(
+            f"{stats.exhausted} episodes failed because this process ran out of open files; "
+            "the run is stored as failed. Run fewer episodes at once (--concurrency), or "
+            "raise the hard limit on open files (ulimit -Hn).",
+            soft_wrap=True,
+        )
     console.print(_report_hint(cfg), soft_wrap=True)
     if not any(_real_models(agent.params) for agent in cfg.agents):
         console.print(OFFLINE_HINT, style="dim", soft_wrap=True)

@@ -4,6 +4,7 @@ Type checkers read it, and so does the lazy loader of ``__init__.py``, which imp
 name from its module when it is first used.
 """
 
+from .admission import DESCRIPTORS_PER_EPISODE, RESERVED_DESCRIPTORS, Admission, admit
 from .bus import Bus, BusStatistics, Endpoint, Envelope, EnvelopeHook, open_bus
 from .env import Env, ResearchEnv, StepResult, Wrapper
 from .episode import (
@@ -40,9 +41,12 @@ from .status import (
 
 __all__ = [
     "CANCELLED",
+    "DESCRIPTORS_PER_EPISODE",
     "EARLY_EXIT",
     "EXIT_ERROR",
     "FAILED",
+    "RESERVED_DESCRIPTORS",
+    "Admission",
     "BudgetLimit",
     "Bus",
     "BusStatistics",
@@ -73,6 +77,7 @@ __all__ = [
     "ToolRequest",
     "ToolService",
     "Wrapper",
+    "admit",
     "exit_status",
     "limited",
     "load_tasks",

@@ -15,8 +15,10 @@ a run killed meanwhile leaves a row saying which episodes it was in.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import os
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -101,6 +103,8 @@ class EpisodeOutcome(NamedTuple):
     steps: int
     retryable: bool = False
     """Whether an infrastructure failure ended it (see ``episodes.retryable``)."""
+    exhausted: bool = False
+    """Whether it failed because this host ran out of open files: its run is ``failed``."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +219,12 @@ class Episode:
                 steps = recorder.steps(plan.episode_id)
                 await _record_end(plan, recorder, row, steps, ending)
                 self.outcome = EpisodeOutcome(
-                    plan.episode_id, ending.status, ending.error, steps, ending.retryable
+                    plan.episode_id,
+                    ending.status,
+                    ending.error,
+                    steps,
+                    ending.retryable,
+                    ending.exhausted,
                 )
 
     @asynccontextmanager
@@ -265,6 +274,7 @@ class _Ended(NamedTuple):
     status: str
     error: str | None
     retryable: bool
+    exhausted: bool = False
 
 
 def _ending(env: Env) -> _Ended:
@@ -342,11 +352,27 @@ def _failure(error: Exception) -> _Ended:
     agent's own command ended it), or anything else failed (``exit_error``).
     """
     leaves = _leaves(error)
+    exhausted = any(_out_of_descriptors(e) for e in leaves)
     sandbox = [e for e in leaves if isinstance(e, SandboxError)]
     if sandbox:
         by_agent = all(getattr(e, "by_agent", False) for e in sandbox)
-        return _Ended(EARLY_EXIT, _error_text(sandbox), retryable=not by_agent)
-    return _Ended(EXIT_ERROR, _error_text(leaves), retryable=False)
+        return _Ended(EARLY_EXIT, _error_text(sandbox), not by_agent or exhausted, exhausted)
+    return _Ended(EXIT_ERROR, _error_text(leaves), retryable=exhausted, exhausted=exhausted)
+
+
+_NO_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
+
+
+def _out_of_descriptors(error: BaseException | None) -> bool:
+    """Whether ``error``, or what caused it, is this host running out of open files."""
+    seen = 0
+    while error is not None and seen < 16:
+        if isinstance(error, OSError) and error.errno in _NO_DESCRIPTORS:
+            return True
+        if any(os.strerror(code) in str(error) for code in _NO_DESCRIPTORS):
+            return True  # a message that quotes it, as the sandboxes' errors do
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def _leaves(error: BaseException) -> list[BaseException]:

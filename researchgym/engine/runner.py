@@ -22,6 +22,7 @@ import anyio
 import researchgym
 from researchgym._host import hostname
 from researchgym.agents import ModelSettings, check_agent, check_model
+from researchgym.engine.admission import Admission, admit
 from researchgym.engine.bus import open_bus
 from researchgym.engine.episode import (
     EpisodeOutcome,
@@ -71,6 +72,8 @@ class RunStatistics:
     count: episodes that ended in any error and have no score)."""
     steps: int
     """Agent actions so far, over all episodes."""
+    exhausted: int = 0
+    """Episodes that failed because this host ran out of open files (the run is failed)."""
 
 
 class Runner:
@@ -85,12 +88,17 @@ class Runner:
         self._planned = 0
         self._running = 0
         self._recorder: Recorder | None = None
+        self.admission: Admission | None = None
+        """How many episodes run at once (set when the episodes start)."""
 
     def statistics(self) -> RunStatistics:
         """Return the run's progress so far."""
         crashed = sum(o.exit_status in FAILED for o in self.outcomes)
+        exhausted = sum(o.exhausted for o in self.outcomes)
         steps = self._recorder.tool_calls if self._recorder else 0
-        return RunStatistics(self._planned, self._running, len(self.outcomes), crashed, steps)
+        return RunStatistics(
+            self._planned, self._running, len(self.outcomes), crashed, steps, exhausted
+        )
 
     async def run(self) -> list[EpisodeOutcome]:
         """Run every episode and store everything.
@@ -127,7 +135,8 @@ class Runner:
             await writer.flush()
             try:
                 await self._run_all(plans, recorder)
-                status = "completed"
+                # episodes the host had no resources for: the run did not do what it asked
+                status = "failed" if any(o.exhausted for o in self.outcomes) else "completed"
             except Exception:
                 status = "failed"
                 raise
@@ -191,7 +200,8 @@ class Runner:
 
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
         cfg = self.config
-        limiter = anyio.CapacityLimiter(cfg.limits.concurrent_episodes)
+        self.admission = admit(cfg.limits.concurrent_episodes, cfg.sandbox.kind)
+        limiter = anyio.CapacityLimiter(self.admission.episodes)
         async with open_run_context(cfg, recorder) as run:
             for spec, count in collections.Counter(run.sandbox_spec(p.task) for p in plans).items():
                 run.sandboxes.expect(spec, count)

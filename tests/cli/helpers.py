@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from researchgym.storage import open_database, query
@@ -32,14 +33,29 @@ def interrupt(run: subprocess.Popen[str], *, timeout: float = 120) -> str:
     A command that does not stop in time is killed (and reaped, so that nothing it left
     behind fails a later test) and fails this one.
     """
+    masks = _signal_masks(run.pid)  # what the command does with SIGINT, should it ignore it
+    pressed = time.monotonic()
     run.send_signal(signal.SIGINT)
     try:
-        _, stderr = run.communicate(timeout=timeout)
+        stdout, stderr = run.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         run.kill()
         _, stderr = run.communicate()
         raise AssertionError(f"still running {timeout:g} s after Ctrl-C:\n{stderr}") from None
+    if run.returncode != 130:  # say all there is to say of a command that went on
+        took = time.monotonic() - pressed
+        stderr += f"\n[exit {run.returncode} {took:.1f} s after Ctrl-C; {masks}]\n{stdout}"
     return stderr
+
+
+def _signal_masks(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return " ".join(
+                line.strip() for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt"))
+            )
+    except OSError as e:
+        return f"no signal masks: {e}"
 
 
 def rows(db: Path, sql: str) -> list[dict[str, object]]:
