@@ -17,32 +17,12 @@ import threading
 from pathlib import Path
 
 import anyio
+from engine import make_task  # the echo task of benchmarks/engine.py
 from rich.console import Console
 from rich.table import Table
 
 from researchgym.config import run_config
 from researchgym.engine import Runner
-
-TASK_YAML = """\
-id: idle
-name: Idle
-domain: benchmark
-description: Wait.
-metric: {name: Score, direction: max}
-baseline: {score: 0}
-submission: {kind: program, path: said.txt}
-evaluation: {command: [sh, evaluate.sh], timeout: 30}
-timeouts: {command: 30}
-"""
-
-
-def make_task(root: Path) -> Path:
-    (root / "workspace").mkdir(parents=True)
-    (root / "workspace" / "said.txt").write_text("hello\n")
-    (root / "eval").mkdir()
-    (root / "eval" / "evaluate.sh").write_text('echo \'{"Score": 1}\' > "$RGYM_RESULT"\n')
-    (root / "task.yaml").write_text(TASK_YAML)
-    return root
 
 
 def open_files() -> int:
@@ -53,7 +33,7 @@ def measure(episodes: int, sandbox: str, tmp: Path) -> tuple[int, int]:
     """The open files before the run, and at its peak."""
     cfg = run_config(
         {
-            "tasks": [str(make_task(tmp / f"idle-{sandbox}-{episodes}"))],
+            "tasks": [str(make_task(tmp / f"echo-{sandbox}-{episodes}"))],
             "agents": [{"kind": "scripted", "params": {"commands": ["sleep 2", "ls", "sleep 2"]}}],
             "attempts": episodes,
             "limits": {"concurrent_episodes": episodes},

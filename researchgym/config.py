@@ -118,9 +118,9 @@ class SandboxConfig(_Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
-        if kind != "auto" and kind not in SANDBOXES:
-            known = ", ".join(["auto", *SANDBOXES.names()])
-            raise ValueError(f"no sandbox provider is called '{kind}' (known: {known})")
+        problem = SANDBOXES.unknown(kind, also=("auto",))
+        if problem is not None:
+            raise ValueError(problem)
         return kind
 
 
@@ -163,8 +163,9 @@ class StorageConfig(_Strict):
     @field_validator("format")
     @classmethod
     def _known_format(cls, format: str) -> str:
-        if format not in SINKS:
-            raise ValueError(f"no sink is called '{format}' (known: {', '.join(SINKS.names())})")
+        problem = SINKS.unknown(format)
+        if problem is not None:
+            raise ValueError(problem)
         return format
 
 

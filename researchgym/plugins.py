@@ -128,6 +128,17 @@ class Registry(Generic[T]):
             return False
         return name in self._builtins or ":" in name or name in self.names()
 
+    def unknown(self, name: str, *, also: tuple[str, ...] = ()) -> str | None:
+        """Why ``name`` names nothing here, in words.
+
+        Returns:
+            None if it names a component, or is one of the other words ``also`` allows.
+        """
+        if name in also or name in self:
+            return None
+        known = ", ".join([*also, *self.names()])
+        return f"no {self.what} is called '{name}' (known: {known})"
+
     def get(self, name: str) -> T:
         """The component called ``name`` (imported now if it was not yet).
 

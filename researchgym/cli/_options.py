@@ -19,9 +19,9 @@ DEFAULT_DB = Path("runs/researchgym.duckdb")
 def sandbox_kind(kind: str | None) -> str | None:
     from researchgym.sandboxes import SANDBOXES
 
-    if kind is not None and kind != "auto" and kind not in SANDBOXES:
-        known = ", ".join(["auto", *SANDBOXES.names()])
-        raise typer.BadParameter(f"no sandbox provider is called '{kind}' (known: {known})")
+    problem = None if kind is None else SANDBOXES.unknown(kind, also=("auto",))
+    if problem is not None:
+        raise typer.BadParameter(problem)
     return kind
 
 
@@ -29,9 +29,9 @@ def agent_kinds(kinds: list[str] | None) -> list[str] | None:
     from researchgym.agents import AGENTS
 
     for kind in kinds or []:
-        if kind not in AGENTS:
-            known = ", ".join(AGENTS.names())
-            raise typer.BadParameter(f"no agent kind is called '{kind}' (known: {known})")
+        problem = AGENTS.unknown(kind)
+        if problem is not None:
+            raise typer.BadParameter(problem)
     return kinds
 
 

@@ -143,7 +143,7 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     import anyio
 
     from researchgym.api import execute
-    from researchgym.engine import Runner, admit
+    from researchgym.engine import Runner
     from researchgym.sandboxes import choose_sandboxes
 
     choice = anyio.run(choose_sandboxes, cfg.sandbox.kind)
@@ -151,10 +151,9 @@ def _run_with_progress(cfg: RunConfig, *, force: bool = False) -> None:
     if cfg.sandbox.kind == "auto":  # settled once: the run stores what ran, and why
         box = cfg.sandbox.model_copy(update={"kind": choice.kind, "chosen": choice.because})
         cfg = cfg.model_copy(update={"sandbox": box})
-    admission = admit(cfg.limits.concurrent_episodes, cfg.sandbox.kind)
-    if admission.note is not None:
-        console.print(admission.note, style="yellow", soft_wrap=True, highlight=False)
     runner = Runner(cfg, force=force)
+    if runner.admission.note is not None:
+        console.print(runner.admission.note, style="yellow", soft_wrap=True, highlight=False)
     resumed = " (resumed)" if cfg.resume else ""
     console.print(f"Run [bold]{cfg.run_id}[/]{resumed} -> {cfg.storage.path}")
     try:

@@ -18,7 +18,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import os
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -364,13 +363,15 @@ _NO_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
 
 
 def _out_of_descriptors(error: BaseException | None) -> bool:
-    """Whether ``error``, or what caused it, is this host running out of open files."""
+    """Whether ``error``, or what caused it, is this host running out of open files.
+
+    Only an ``OSError``'s number counts, never a message's text: a message may quote what
+    the agent wrote (a path, an output), and an agent must not earn its attempt a new try.
+    """
     seen = 0
     while error is not None and seen < 16:
         if isinstance(error, OSError) and error.errno in _NO_DESCRIPTORS:
             return True
-        if any(os.strerror(code) in str(error) for code in _NO_DESCRIPTORS):
-            return True  # a message that quotes it, as the sandboxes' errors do
         error, seen = error.__cause__ or error.__context__, seen + 1
     return False
 

@@ -88,8 +88,8 @@ class Runner:
         self._planned = 0
         self._running = 0
         self._recorder: Recorder | None = None
-        self.admission: Admission | None = None
-        """How many episodes run at once (set when the episodes start)."""
+        self.admission: Admission = admit(config.limits.concurrent_episodes, config.sandbox.kind)
+        """How many episodes run at once (the open-file limit is raised already)."""
 
     def statistics(self) -> RunStatistics:
         """Return the run's progress so far."""
@@ -200,7 +200,6 @@ class Runner:
 
     async def _run_all(self, plans: list[EpisodePlan], recorder: Recorder) -> None:
         cfg = self.config
-        self.admission = admit(cfg.limits.concurrent_episodes, cfg.sandbox.kind)
         limiter = anyio.CapacityLimiter(self.admission.episodes)
         async with open_run_context(cfg, recorder) as run:
             for spec, count in collections.Counter(run.sandbox_spec(p.task) for p in plans).items():

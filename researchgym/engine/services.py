@@ -104,10 +104,10 @@ class ToolService:
                 result = await tool(request.command, context)
             except SandboxError as e:  # the command that killed the sandbox stays in the record
                 failed = ToolResult(f"The sandbox failed: {e}")
-                await self._record(envelope, tool, failed, started_at, clock)
+                await self._record(envelope, request, tool, failed, started_at, clock)
                 raise
         self._running = None
-        await self._record(envelope, tool, result, started_at, clock)
+        await self._record(envelope, request, tool, result, started_at, clock)
         status = None
         if result.ends_episode and result.evaluation is not None:
             status = exit_status(request.reason or "submit", result.evaluation)
@@ -125,9 +125,14 @@ class ToolService:
             await self._endpoint.reply(envelope, reply)
 
     async def _record(
-        self, envelope: Envelope, tool: Tool, result: ToolResult, started_at: int, clock: float
+        self,
+        envelope: Envelope,
+        request: ToolRequest,
+        tool: Tool,
+        result: ToolResult,
+        started_at: int,
+        clock: float,
     ) -> None:
-        request = envelope.payload_as(ToolRequest)
         if request.reason is not None:
             return  # an autosubmission is not an agent's action
         await self._recorder.tool_call(
